@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql/log"
 )
 
 // Errors the engine returns; wrapped with the message the user sees.
@@ -97,4 +98,19 @@ type Stats struct {
 	DecompressedLines    int64
 	StructuredMetaBytes  int64
 	IngestersReached     int64
+}
+
+// SelectLogParams ask a source (an ingester, the store) for the entries of
+// the streams that match Matchers in [Start, End), run through Pipeline, in
+// Direction order. Sources may return more than Limit entries; the engine
+// applies it. Query is the log selector's text, for remote sources that must
+// rebuild Matchers and Pipeline.
+type SelectLogParams struct {
+	Start     int64
+	End       int64
+	Direction logproto.Direction
+	Limit     uint32
+	Query     string
+	Matchers  []*labels.Matcher
+	Pipeline  log.Pipeline
 }

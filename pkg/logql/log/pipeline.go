@@ -84,11 +84,13 @@ type entryIterator struct {
 	sp   StreamPipeline
 	c    *Counters
 	cur  logproto.Entry
-	lbls *LabelsResult
+	lbls labels.Labels
+	hash uint64
 }
 
 // NewEntryIterator returns an iterator over the entries of raw that sp keeps.
-// c, when not nil, counts the work.
+// sp must not be shared with another iterator. c, when not nil, counts the
+// work.
 func NewEntryIterator(raw RawIterator, sp StreamPipeline, c *Counters) iter.EntryIterator {
 	if c == nil {
 		c = &Counters{}
@@ -112,7 +114,7 @@ func (it *entryIterator) Next() bool {
 			StructuredMetadata: cloneLabels(res.StructuredMetadata),
 			Parsed:             cloneLabels(res.Parsed),
 		}
-		it.lbls = res
+		it.lbls, it.hash = res.Stream, res.Hash
 		return true
 	}
 	return false
@@ -128,7 +130,7 @@ func cloneLabels(ls []logproto.LabelAdapter) []logproto.LabelAdapter {
 }
 
 func (it *entryIterator) At() logproto.Entry    { return it.cur }
-func (it *entryIterator) Labels() labels.Labels { return it.lbls.Stream }
-func (it *entryIterator) StreamHash() uint64    { return it.lbls.Hash }
+func (it *entryIterator) Labels() labels.Labels { return it.lbls }
+func (it *entryIterator) StreamHash() uint64    { return it.hash }
 func (it *entryIterator) Err() error            { return it.raw.Err() }
 func (it *entryIterator) Close() error          { return it.raw.Close() }
