@@ -8,5 +8,8 @@ cd "$(dirname "$0")/.."
 echo "== go vet"
 go vet ./...
 
+./tools/s3server/install.sh
+export SKALD_REQUIRE_S3=1
+
 echo "== go test"
 go test -count=1 -timeout 15m ./...

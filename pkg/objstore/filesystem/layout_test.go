@@ -208,7 +208,7 @@ func TestConcurrentPutDeleteSameDir(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
-			for i := range 50 {
+			for i := range 30 {
 				key := fmt.Sprintf("chunks/fake/%d/%d/%d", i%2, w, i)
 				data := []byte(key)
 				if err := b.Put(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {

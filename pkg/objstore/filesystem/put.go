@@ -110,7 +110,7 @@ var copyBufs = sync.Pool{New: func() any {
 // its creation and the creation of the file, so that is retried.
 func (b *Bucket) createTemp(dir string) (*os.File, string, error) {
 	var lastErr error
-	for range 10 {
+	for range 100 {
 		name := filepath.Join(dir, tmpPrefix+strconv.FormatUint(rand.Uint64(), 36))
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		switch {
@@ -119,7 +119,8 @@ func (b *Bucket) createTemp(dir string) (*os.File, string, error) {
 		case errors.Is(err, fs.ErrExist):
 			// A name collision: pick another.
 		case errors.Is(err, fs.ErrNotExist):
-			if err := b.mkdirAll(dir); err != nil {
+			// mkdirAll too can lose a race with Delete: try again.
+			if err := b.mkdirAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, "", err
 			}
 		case isNotDir(err):
