@@ -191,3 +191,37 @@ func TestRetriesStopAtMaxAttempts(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkedResponse serves objects without a Content-Length: readers must
+// not claim a size they do not know.
+func TestChunkedResponse(t *testing.T) {
+	const object = "0123456789"
+	_, cfg := startFake(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Last-Modified", time.Now().UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, object[:4])
+		w.(http.Flusher).Flush() // no Content-Length: chunked
+		io.WriteString(w, object[4:])
+	})
+	b := newBucket(t, cfg, nil)
+	defer b.Close()
+	ctx := context.Background()
+	got, err := objstore.GetAll(ctx, b, "k")
+	if err != nil || string(got) != object {
+		t.Errorf("GetAll = %q, %v; want %q", got, err, object)
+	}
+	for _, tc := range []struct {
+		off, length int64
+		want        string
+	}{{2, 3, "234"}, {7, -1, "789"}, {20, 3, ""}} {
+		rc, err := b.GetRange(ctx, "k", tc.off, tc.length)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || string(got) != tc.want {
+			t.Errorf("GetRange(%d, %d) = %q, %v; want %q", tc.off, tc.length, got, err, tc.want)
+		}
+	}
+}

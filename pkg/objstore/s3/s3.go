@@ -131,7 +131,7 @@ func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, b.wrap("get", key, err)
 	}
-	return &body{ReadCloser: out.Body, size: aws.ToInt64(out.ContentLength)}, nil
+	return &body{ReadCloser: out.Body, size: sizeOf(out.ContentLength)}, nil
 }
 
 // GetRange implements objstore.Bucket.
@@ -161,7 +161,7 @@ func (b *Bucket) GetRange(ctx context.Context, key string, off, length int64) (i
 		}
 		return nil, b.wrap("get range", key, err)
 	}
-	size := aws.ToInt64(out.ContentLength)
+	size := sizeOf(out.ContentLength)
 	if out.ContentRange == nil {
 		// The server ignored the Range header and sent the whole object
 		// (200 instead of 206): cut the range out of it.
@@ -169,13 +169,28 @@ func (b *Bucket) GetRange(ctx context.Context, key string, off, length int64) (i
 			out.Body.Close()
 			return nil, b.wrap("get range", key, err)
 		}
-		size = max(0, size-off)
-		if length >= 0 && length < size {
-			size = length
+		var r io.Reader = out.Body
+		switch {
+		case size >= 0:
+			size = max(0, size-off)
+			if length >= 0 {
+				size = min(size, length)
+			}
+			r = io.LimitReader(out.Body, size)
+		case length >= 0:
+			r = io.LimitReader(out.Body, length)
 		}
-		return &body{ReadCloser: readCloser{io.LimitReader(out.Body, size), out.Body}, size: size}, nil
+		return &body{ReadCloser: readCloser{r, out.Body}, size: size}, nil
 	}
 	return &body{ReadCloser: out.Body, size: size}, nil
+}
+
+// sizeOf returns a response's Content-Length, or -1 if it has none.
+func sizeOf(contentLength *int64) int64 {
+	if contentLength == nil {
+		return -1
+	}
+	return *contentLength
 }
 
 // Put implements objstore.Bucket. A body that is not an io.ReadSeeker is read
