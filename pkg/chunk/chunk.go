@@ -87,10 +87,14 @@ func decode(b []byte, verify bool) (*Chunk, error) {
 	c := &Chunk{data: b, enc: enc, codec: dec, blocks: blocks, checksum: sum}
 	for i := range blocks {
 		m := &blocks[i]
+		data := b[m.offset : m.offset+m.length]
 		if verify {
-			if got := crc32.Checksum(b[m.offset:m.offset+m.length], castagnoli); got != m.crc {
+			if got := crc32.Checksum(data, castagnoli); got != m.crc {
 				return nil, fmt.Errorf("%w: block %d checksum %#08x, computed %#08x", ErrCorrupt, i, m.crc, got)
 			}
+		}
+		if n, err := dec.decodedLen(data); err != nil || n != m.payloadLen {
+			return nil, fmt.Errorf("%w: block %d: compressed header does not give payload length %d", ErrCorrupt, i, m.payloadLen)
 		}
 		c.n += m.entries
 		c.lineBytes += m.lineBytes
@@ -134,6 +138,9 @@ func (c *Chunk) Iterator(from, through int64, dir logproto.Direction) EntryItera
 	lo := sort.Search(len(c.blocks), func(i int) bool { return c.blocks[i].maxt >= mint })
 	hi := sort.Search(len(c.blocks), func(i int) bool { return c.blocks[i].mint > maxt })
 	it := &chunkIter{c: c, from: mint, through: maxt, forward: dir == logproto.Forward}
+	for _, m := range c.blocks[lo:hi] {
+		it.bufLen = max(it.bufLen, m.payloadLen)
+	}
 	if it.forward {
 		it.next, it.end, it.step = lo, hi, 1
 	} else {
@@ -150,6 +157,7 @@ type chunkIter struct {
 	next, end     int // blocks still to read: next, next+step, ... up to end
 	step          int
 	open          bool
+	bufLen        int // the largest payload to read
 	buf           []byte
 	bi            blockIter
 	err           error
@@ -176,7 +184,7 @@ func (it *chunkIter) Next() bool {
 		m := &it.c.blocks[it.next]
 		it.next += it.step
 		if cap(it.buf) < m.payloadLen {
-			it.buf = make([]byte, m.payloadLen)
+			it.buf = make([]byte, it.bufLen)
 		}
 		it.buf = it.buf[:m.payloadLen]
 		if err := it.c.codec.decode(it.buf, it.c.data[m.offset:m.offset+m.length]); err != nil {

@@ -76,6 +76,9 @@ type codec interface {
 	decode(dst, src []byte) error
 	// maxDecodedLen bounds the decompressed length of n compressed bytes.
 	maxDecodedLen(n int) int
+	// decodedLen reads the decompressed length from the compressed
+	// block's header, without decompressing it.
+	decodedLen(src []byte) (int, error)
 }
 
 func codecFor(e Encoding) codec {
@@ -116,6 +119,8 @@ func (snappyCodec) decode(dst, src []byte) error {
 	return nil
 }
 
+func (snappyCodec) decodedLen(src []byte) (int, error) { return snappy.DecodedLen(src) }
+
 // A snappy copy element of 3 bytes expands to at most 64 bytes.
 func (snappyCodec) maxDecodedLen(n int) int { return 22*n + 16 }
 
@@ -144,6 +149,8 @@ func (s2Codec) decode(dst, src []byte) error {
 }
 
 func (s2Codec) maxDecodedLen(int) int { return maxPayloadLen }
+
+func (s2Codec) decodedLen(src []byte) (int, error) { return s2.DecodedLen(src) }
 
 // The zstd encoder and decoder are expensive to build and safe for
 // concurrent EncodeAll/DecodeAll, so one of each is built on first use and
@@ -190,3 +197,15 @@ func (zstdCodec) decode(dst, src []byte) error {
 }
 
 func (zstdCodec) maxDecodedLen(int) int { return maxPayloadLen }
+
+// decodedLen reads the frame content size, which the encoder always writes.
+func (zstdCodec) decodedLen(src []byte) (int, error) {
+	var h zstd.Header
+	if err := h.Decode(src); err != nil {
+		return 0, err
+	}
+	if !h.HasFCS || h.FrameContentSize > maxPayloadLen {
+		return 0, errLength
+	}
+	return int(h.FrameContentSize), nil
+}

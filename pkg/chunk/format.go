@@ -126,8 +126,12 @@ func (r *indexReader) uint32(what string) uint32 {
 // skipExtensions skips an extension field: a length and that many bytes.
 // Version 1 defines no extensions; readers ignore what they find.
 func (r *indexReader) skipExtensions() {
-	n := r.int("extension length", len(r.b)-r.pos)
-	r.pos += n
+	n := r.uvarint("extension length")
+	if n > uint64(len(r.b)-r.pos) {
+		r.fail("extension length")
+		return
+	}
+	r.pos += int(n)
 }
 
 // addTime returns t+d and whether it fits in an int64. (If the sum

@@ -54,9 +54,9 @@ func appendCases(t *testing.T) []appendCase {
 	resent := synthetic(r, 300, 1000)
 	resent = append(resent, resent[100:250]...)
 	resent = append(resent,
-		entry{TS: resent[5].TS, Line: resent[5].Line + "!", SM: resent[5].SM},   // other line
-		entry{TS: resent[6].TS, Line: resent[6].Line, SM: level("fatal")},       // other metadata
-		entry{TS: resent[7].TS + 1, Line: resent[7].Line, SM: resent[7].SM},     // other time
+		entry{TS: resent[5].TS, Line: resent[5].Line + "!", SM: resent[5].SM}, // other line
+		entry{TS: resent[6].TS, Line: resent[6].Line, SM: level("fatal")},     // other metadata
+		entry{TS: resent[7].TS + 1, Line: resent[7].Line, SM: resent[7].SM},   // other time
 		entry{TS: resent[8].TS, Line: resent[8].Line, SM: append(resent[8].SM, logproto.LabelAdapter{Name: "a", Value: "b"})},
 		resent[9], resent[0], resent[299],
 	)

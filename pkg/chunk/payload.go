@@ -124,6 +124,9 @@ type blockIter struct {
 	ts   int64
 	line []byte
 	sm   []logproto.LabelAdapter
+	// refs holds the symbol refs behind sm, so that an entry with the same
+	// metadata as the previous one leaves sm untouched.
+	refs []uint64
 	err  error
 }
 
@@ -133,47 +136,51 @@ func (it *blockIter) corrupt(format string, args ...any) {
 	}
 }
 
-// uvarint reads a uvarint at it.pos.
-func (it *blockIter) uvarint() (uint64, bool) {
-	if it.pos < len(it.payload) && it.payload[it.pos] < 0x80 {
-		v := uint64(it.payload[it.pos])
-		it.pos++
-		return v, true
+// uvarintAt reads a uvarint at b[pos:] and returns it with the position
+// after it, or -1 if there is none.
+func uvarintAt(b []byte, pos int) (uint64, int) {
+	if pos < len(b) && b[pos] < 0x80 {
+		return uint64(b[pos]), pos + 1
 	}
-	if it.pos >= len(it.payload) {
-		return 0, false
+	return uvarintSlow(b, pos)
+}
+
+func uvarintSlow(b []byte, pos int) (uint64, int) {
+	if pos < 0 || pos >= len(b) {
+		return 0, -1
 	}
-	v, n := binary.Uvarint(it.payload[it.pos:])
+	v, n := binary.Uvarint(b[pos:])
 	if n <= 0 {
-		return 0, false
+		return 0, -1
 	}
-	it.pos += n
-	return v, true
+	return v, pos + n
 }
 
 // reset starts iterating a new payload.
 func (it *blockIter) reset(payload []byte, meta *blockMeta, from, through int64, forward bool) {
 	*it = blockIter{
 		payload: payload, meta: *meta, from: from, through: through, forward: forward,
-		syms: it.syms[:0], recs: it.recs[:0], sm: it.sm[:0],
+		syms: it.syms[:0], recs: it.recs[:0], sm: it.sm[:0], refs: it.refs[:0],
 		left: meta.entries, prev: meta.mint,
 	}
-	n, ok := it.uvarint()
-	if !ok || n > uint64(len(payload)) {
+	n, pos := uvarintAt(payload, 0)
+	if pos < 0 || n > uint64(len(payload)) {
 		it.corrupt("bad symbol count")
 		return
 	}
-	start := it.pos
+	start := pos
 	for range n {
-		l, ok := it.uvarint()
-		if !ok || l > uint64(len(payload)-it.pos) {
+		var l uint64
+		l, pos = uvarintAt(payload, pos)
+		if pos < 0 || l > uint64(len(payload)-pos) {
 			it.corrupt("bad symbol")
 			return
 		}
-		it.pos += int(l)
+		pos += int(l)
 	}
 	// One string holds every symbol of the block: one allocation per block.
-	all := string(payload[start:it.pos])
+	all := string(payload[start:pos])
+	it.pos = pos
 	p := 0
 	for range n {
 		l, w := binary.Uvarint(payload[start+p:])
@@ -198,20 +205,21 @@ func (it *blockIter) parse() (rec record, ok bool) {
 		}
 		return rec, false
 	}
-	d, ok1 := it.uvarint()
-	ts, ok2 := addTime(it.prev, d)
-	if !ok1 || !ok2 || ts > it.meta.maxt || (d != 0 && it.left == it.meta.entries) {
+	b := it.payload
+	d, pos := uvarintAt(b, it.pos)
+	ts := it.prev + int64(d)
+	if pos < 0 || ts < it.prev || ts > it.meta.maxt || (d != 0 && it.left == it.meta.entries) {
 		it.corrupt("bad timestamp")
 		return rec, false
 	}
-	l, ok := it.uvarint()
-	if !ok || l > uint64(len(it.payload)-it.pos) {
+	l, pos := uvarintAt(b, pos)
+	if pos < 0 || l > uint64(len(b)-pos) {
 		it.corrupt("bad line length")
 		return rec, false
 	}
-	rec = record{ts: ts, lineStart: uint32(it.pos), lineEnd: uint32(it.pos + int(l))}
-	it.pos += int(l)
-	rec.smPos = uint32(it.pos)
+	end := pos + int(l)
+	rec = record{ts: ts, lineStart: uint32(pos), lineEnd: uint32(end), smPos: uint32(end)}
+	it.pos = end
 	it.prev = ts
 	it.sum += int(l)
 	it.left--
@@ -220,30 +228,44 @@ func (it *blockIter) parse() (rec record, ok bool) {
 
 // pairs reads the metadata pairs at it.pos into it.sm, or skips them.
 func (it *blockIter) pairs(keep bool) bool {
-	n, ok := it.uvarint()
-	if !ok || n > uint64(len(it.payload)-it.pos)/2 {
+	b := it.payload
+	n, pos := uvarintAt(b, it.pos)
+	if pos < 0 || n > uint64(len(b)-pos)/2 {
 		it.corrupt("bad metadata count")
 		return false
 	}
 	if !keep {
 		for range 2 * n {
-			if _, ok := it.uvarint(); !ok {
+			if _, pos = uvarintAt(b, pos); pos < 0 {
 				it.corrupt("bad metadata ref")
 				return false
 			}
 		}
+		it.pos = pos
 		return true
 	}
-	it.sm = it.sm[:0]
-	for range n {
-		name, ok1 := it.uvarint()
-		value, ok2 := it.uvarint()
-		if !ok1 || !ok2 || name >= uint64(len(it.syms)) || value >= uint64(len(it.syms)) {
+	if int(n) != len(it.sm) {
+		it.sm, it.refs = it.sm[:0], it.refs[:0]
+		for range n {
+			it.sm = append(it.sm, logproto.LabelAdapter{})
+			it.refs = append(it.refs, math.MaxUint64)
+		}
+	}
+	nsyms := uint64(len(it.syms))
+	for i := range it.sm {
+		var name, value uint64
+		name, pos = uvarintAt(b, pos)
+		value, pos = uvarintAt(b, pos)
+		if pos < 0 || name >= nsyms || value >= nsyms {
 			it.corrupt("bad metadata ref")
 			return false
 		}
-		it.sm = append(it.sm, logproto.LabelAdapter{Name: it.syms[name], Value: it.syms[value]})
+		if ref := name<<32 | value; ref != it.refs[i] {
+			it.refs[i] = ref
+			it.sm[i] = logproto.LabelAdapter{Name: it.syms[name], Value: it.syms[value]}
+		}
 	}
+	it.pos = pos
 	return true
 }
 

@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,8 +92,15 @@ type rawSeries struct {
 }
 
 func seriesSection(ss ...rawSeries) []byte {
+	var npairs, nrefs int
+	for _, s := range ss {
+		npairs += len(s.pairs) / 2
+		nrefs += len(s.refs)
+	}
 	e := encbuf{}
 	e.uvarint(uint64(len(ss)))
+	e.uvarint(uint64(npairs))
+	e.uvarint(uint64(nrefs))
 	for _, s := range ss {
 		e.be64(s.fp)
 		e.uvarint(uint64(len(s.pairs) / 2))
@@ -144,6 +152,13 @@ func postingsSection(names ...rawName) []byte {
 		}
 	}
 	return e.b
+}
+
+// patch returns a copy of b with b[i] = x.
+func patch(b []byte, i int, x byte) []byte {
+	b = slices.Clone(b)
+	b[i] = x
+	return b
 }
 
 func TestDecodeInconsistent(t *testing.T) {
@@ -198,6 +213,9 @@ func TestDecodeInconsistent(t *testing.T) {
 		{"refs repeated", "chunk refs not sorted", assemble(Version, valid(rawSection{sectionSeries, seriesSection(rawSeries{fpA, seriesA.pairs, []ChunkRef{ref(0, 1), ref(0, 1)}}, seriesB)})...)},
 		{"refs unsorted", "chunk refs not sorted", assemble(Version, valid(rawSection{sectionSeries, seriesSection(rawSeries{fpA, seriesA.pairs, []ChunkRef{ref(0, 5), ref(0, 1)}}, seriesB)})...)},
 		{"chunk end overflows", "chunk end overflows", assemble(Version, valid(rawSection{sectionSeries, seriesSection(rawSeries{fpA, seriesA.pairs, []ChunkRef{{From: math.MaxInt64 - 1, Through: math.MinInt64}}}, seriesB)})...)},
+		{"series header too few labels", "more labels than the section header says", assemble(Version, valid(rawSection{sectionSeries, patch(okSeries, 1, 1)})...)},
+		{"series header too many labels", "records hold", assemble(Version, valid(rawSection{sectionSeries, patch(okSeries, 1, 3)})...)},
+		{"series header too few refs", "more chunk refs than the section header says", assemble(Version, valid(rawSection{sectionSeries, patch(okSeries, 2, 1)})...)},
 		{"series trailing bytes", "trailing bytes in series", assemble(Version, valid(rawSection{sectionSeries, append(okSeries, 0)})...)},
 		{"postings miss a label", "labels missing from postings", assemble(Version, valid(rawSection{sectionPostings, postingsSection(rawName{2, []rawValue{{1, []uint64{0}}}})})...)},
 		{"postings add a label", "does not carry this label", assemble(Version, valid(rawSection{sectionPostings, postingsSection(rawName{2, []rawValue{{1, []uint64{0}}, {3, []uint64{1}}}}, rawName{4, []rawValue{{1, []uint64{0}}}})})...)},

@@ -202,22 +202,46 @@ func (u *unioner) result() ([]uint32, bool) {
 }
 
 // intersect returns the ids in both a and b, reusing a when it is owned.
+// When one list is much shorter, its ids are looked up in the other by
+// binary search instead of walking both.
 func intersect(a []uint32, owned bool, b []uint32) ([]uint32, bool) {
 	out := a[:0]
 	if !owned {
 		out = make([]uint32, 0, min(len(a), len(b)))
 	}
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
+	switch {
+	case len(a)*16 < len(b):
+		for _, id := range a {
+			i, found := slices.BinarySearch(b, id)
+			if found {
+				out = append(out, id)
+			}
+			b = b[i:]
+		}
+	case len(b)*16 < len(a):
+		// Writing into a while searching it is safe: out never passes the
+		// read position.
+		rest := a
+		for _, id := range b {
+			i, found := slices.BinarySearch(rest, id)
+			if found {
+				out = append(out, id)
+			}
+			rest = rest[i:]
+		}
+	default:
+		i, j := 0, 0
+		for i < len(a) && j < len(b) {
+			switch {
+			case a[i] < b[j]:
+				i++
+			case a[i] > b[j]:
+				j++
+			default:
+				out = append(out, a[i])
+				i++
+				j++
+			}
 		}
 	}
 	return out, true

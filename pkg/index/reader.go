@@ -133,13 +133,21 @@ type seriesPairs struct {
 	start []uint32
 }
 
-// minSeriesLen is the fewest bytes one series record can take: fingerprint,
-// label count, ref count and one ref (from, span, checksum, three counts).
-const minSeriesLen = 8 + 1 + 1 + 1 + 1 + 4 + 3
+// minRefLen is the fewest bytes one chunk ref takes: from, span, checksum
+// and three counts; minSeriesLen the fewest one series record takes:
+// fingerprint, label count, ref count and one ref.
+const (
+	minRefLen    = 1 + 1 + 4 + 3
+	minSeriesLen = 8 + 1 + 1 + minRefLen
+)
 
 func (r *Reader) decodeSeries(sec []byte) (seriesPairs, error) {
 	d := decbuf{b: sec}
 	n := d.count(minSeriesLen)
+	// The totals of labels and refs let the reader allocate once; both are
+	// checked against the records below.
+	npairs := d.count(2)
+	nrefs := d.count(minRefLen)
 	if d.err != nil {
 		return seriesPairs{}, d.err
 	}
@@ -148,8 +156,8 @@ func (r *Reader) decodeSeries(sec []byte) (seriesPairs, error) {
 	}
 	nsyms := uint32(len(r.symbols))
 	r.series = make([]series, n)
-	p := seriesPairs{start: make([]uint32, n+1)}
-	refStart := make([]int, n+1)
+	r.refs = make([]ChunkRef, 0, nrefs)
+	p := seriesPairs{ids: make([]uint32, 0, 2*npairs), start: make([]uint32, n+1)}
 	b := labels.NewScratchBuilder(16)
 	r.minTime, r.maxTime = math.MaxInt64, math.MinInt64
 
@@ -161,6 +169,9 @@ func (r *Reader) decodeSeries(sec []byte) (seriesPairs, error) {
 			return p, d.err
 		}
 		b.Reset()
+		if nl > cap(p.ids)/2-len(p.ids)/2 {
+			return p, corruptf("series %d: more labels than the section header says", i)
+		}
 		for j := range nl {
 			name, value := d.uvarint32(), d.uvarint32()
 			if d.err != nil {
@@ -187,11 +198,14 @@ func (r *Reader) decodeSeries(sec []byte) (seriesPairs, error) {
 			return p, corruptf("series %d: fingerprint %016x does not match labels (%016x)", i, s.fp, fp)
 		}
 
-		nr := d.count(9)
+		nr := d.count(minRefLen)
 		if d.err == nil && nr == 0 {
 			return p, corruptf("series %d has no chunk refs", i)
 		}
-		refStart[i] = len(r.refs)
+		if nr > cap(r.refs)-len(r.refs) {
+			return p, corruptf("series %d: more chunk refs than the section header says", i)
+		}
+		first := len(r.refs)
 		var prev ChunkRef
 		for j := range nr {
 			var c ChunkRef
@@ -225,8 +239,8 @@ func (r *Reader) decodeSeries(sec []byte) (seriesPairs, error) {
 			r.refs = append(r.refs, c)
 			prev = c
 		}
-		refStart[i+1] = len(r.refs)
-		r.minTime = min(r.minTime, r.refs[refStart[i]].From)
+		s.refs = r.refs[first:len(r.refs):len(r.refs)] // r.refs never grows past its capacity
+		r.minTime = min(r.minTime, s.refs[0].From)
 		r.maxTime = max(r.maxTime, s.maxThrough)
 	}
 	if d.err == nil && d.left() != 0 {
@@ -235,13 +249,11 @@ func (r *Reader) decodeSeries(sec []byte) (seriesPairs, error) {
 	if d.err != nil {
 		return p, d.err
 	}
+	if len(p.ids) != 2*npairs || len(r.refs) != nrefs {
+		return p, corruptf("series section header says %d labels and %d refs, records hold %d and %d", npairs, nrefs, len(p.ids)/2, len(r.refs))
+	}
 	if n == 0 {
 		r.minTime, r.maxTime = 0, 0
-	}
-	// r.refs has stopped growing: point every series at its part.
-	r.refs = slices.Clip(r.refs)
-	for i := range r.series {
-		r.series[i].refs = r.refs[refStart[i]:refStart[i+1]:refStart[i+1]]
 	}
 	r.pairs = len(p.ids) / 2
 	r.all = make([]uint32, n)

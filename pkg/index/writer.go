@@ -1,9 +1,9 @@
 package index
 
 import (
-	"cmp"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -72,6 +72,9 @@ func (w *Writer) Encode() ([]byte, error) {
 			list = append(list, s)
 		}
 	}
+	if uint64(len(list)) > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: %d series do not fit one index", ErrInvalidSeries, len(list))
+	}
 	slices.SortFunc(list, func(a, b *wseries) int { return labels.Compare(a.lbls, b.lbls) })
 
 	syms, symID := buildSymbols(list)
@@ -95,16 +98,16 @@ func (w *Writer) Encode() ([]byte, error) {
 	toc[0] = section{sectionSymbols, start, len(e.b) - start}
 
 	// Series, collecting the postings on the way.
-	type posting struct {
-		name, value, series uint32
-	}
-	var npairs int
+	var npairs, nrefs int
 	for _, s := range list {
 		npairs += s.lbls.Len()
+		nrefs += len(s.refs)
 	}
 	postings := make([]posting, 0, npairs)
 	start = len(e.b)
 	e.uvarint(uint64(len(list)))
+	e.uvarint(uint64(npairs))
+	e.uvarint(uint64(nrefs))
 	for i, s := range list {
 		e.be64(s.fp)
 		e.uvarint(uint64(s.lbls.Len()))
@@ -132,16 +135,9 @@ func (w *Writer) Encode() ([]byte, error) {
 	}
 	toc[1] = section{sectionSeries, start, len(e.b) - start}
 
-	// Postings: by name, then value, then series id.
-	slices.SortFunc(postings, func(a, b posting) int {
-		if c := cmp.Compare(a.name, b.name); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.value, b.value); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.series, b.series)
-	})
+	// Postings: by name, then value, then series id. They were collected in
+	// series order, so two stable counting sorts (value, then name) do it.
+	postings = sortPostings(postings, len(syms))
 	start = len(e.b)
 	// Counts precede each group, so walk the groups first.
 	var nnames int
@@ -194,6 +190,39 @@ func (w *Writer) Encode() ([]byte, error) {
 	e.be64(uint64(tocOff))
 	e.be32(tocCRC)
 	return e.b, nil
+}
+
+type posting struct {
+	name, value, series uint32
+}
+
+// sortPostings sorts postings collected in series order by name, then value,
+// then series: a least-significant-first radix sort by symbol id.
+func sortPostings(ps []posting, nsyms int) []posting {
+	tmp := make([]posting, len(ps))
+	counts := make([]int, nsyms+1)
+	for _, p := range ps {
+		counts[p.value+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	for _, p := range ps {
+		tmp[counts[p.value]] = p
+		counts[p.value]++
+	}
+	clear(counts)
+	for _, p := range tmp {
+		counts[p.name+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	for _, p := range tmp {
+		ps[counts[p.name]] = p
+		counts[p.name]++
+	}
+	return ps
 }
 
 // checkSeries validates what the format cannot represent: label names must

@@ -1,0 +1,299 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql"
+)
+
+// Pusher accepts decoded push requests; in Skald it is the distributor.
+// It is called concurrently from many requests.
+type Pusher interface {
+	Push(ctx context.Context, tenant string, req *logproto.PushRequest) error
+}
+
+// Engine evaluates LogQL queries. It is called concurrently. Errors that the
+// user must fix wrap logql.ErrBadRequest (or syntax.ErrParse) and carry the
+// user-facing text as err.Error().
+type Engine interface {
+	Query(ctx context.Context, tenant string, p logql.Params) (logql.Result, error)
+}
+
+// Metadata answers the label, series and index-stats endpoints. Labels
+// returns sorted, distinct names or values. It is called concurrently.
+type Metadata interface {
+	Labels(ctx context.Context, tenant string, r logproto.LabelRequest) ([]string, error)
+	Series(ctx context.Context, tenant string, r logproto.SeriesRequest) ([]labels.Labels, error)
+	IndexStats(ctx context.Context, tenant string, r logproto.IndexStatsRequest) (logproto.IndexStats, error)
+}
+
+// Flusher flushes in-memory data to storage (POST /flush).
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// Readiness reports whether the process can serve traffic: nil means ready,
+// otherwise the error text is the /ready body.
+type Readiness interface {
+	Ready(ctx context.Context) error
+}
+
+// Deps are the implementations behind the routes. A nil dependency leaves
+// its routes unregistered (they answer 404), so a process running only some
+// components serves only their endpoints; a nil Readiness means always ready.
+type Deps struct {
+	Pusher    Pusher
+	Engine    Engine
+	Metadata  Metadata
+	Flusher   Flusher
+	Readiness Readiness
+}
+
+// BuildInfo is reported by /loki/api/v1/status/buildinfo.
+type BuildInfo struct {
+	Version   string
+	Revision  string
+	Branch    string
+	BuildUser string
+	BuildDate string
+	GoVersion string
+}
+
+// Config holds the HTTP API settings. Defaults are those of RegisterFlags
+// (and DefaultConfig), which match Loki's.
+type Config struct {
+	// AuthEnabled requires an X-Scope-OrgID header on tenant routes. The app
+	// owns the -auth.enabled flag and copies it here.
+	AuthEnabled bool `yaml:"auth_enabled"`
+	// NoAuthTenant is the single tenant used when AuthEnabled is false.
+	NoAuthTenant string `yaml:"no_auth_tenant"`
+	// MaxEntriesLimitPerQuery caps the limit of a log query (0 = no cap).
+	MaxEntriesLimitPerQuery int `yaml:"max_entries_limit_per_query"`
+	// MaxQueryLength caps end-start of queries, labels and series (0 = no cap).
+	MaxQueryLength model.Duration `yaml:"max_query_length"`
+	// MaxQueryPoints caps (end-start)/step of a range query.
+	MaxQueryPoints int `yaml:"max_query_points"`
+	// MaxRecvMsgSize caps the push body as received (compressed) in bytes.
+	MaxRecvMsgSize int `yaml:"max_recv_msg_size"`
+	// MaxDecompressedSize caps the push body after decompression in bytes.
+	MaxDecompressedSize int64 `yaml:"max_decompressed_size"`
+	// CompressResponses gzips JSON responses for clients that accept gzip.
+	CompressResponses bool `yaml:"compress_responses"`
+
+	Build BuildInfo `yaml:"-"`
+}
+
+// DefaultConfig returns the defaults that RegisterFlags sets.
+func DefaultConfig() Config {
+	var cfg Config
+	cfg.RegisterFlags(flag.NewFlagSet("", flag.ContinueOnError))
+	return cfg
+}
+
+// RegisterFlags registers the flags Loki has for these settings, with Loki's
+// names and defaults, and sets the defaults of the others.
+func (cfg *Config) RegisterFlags(f *flag.FlagSet) {
+	cfg.NoAuthTenant = "fake"
+	cfg.MaxQueryPoints = 11000
+	cfg.MaxQueryLength = model.Duration(721 * time.Hour)
+	f.IntVar(&cfg.MaxEntriesLimitPerQuery, "validation.max-entries-limit", 5000, "Maximum number of log entries that will be returned for a query.")
+	f.Var(&cfg.MaxQueryLength, "store.max-query-length", "Limit the length of the [start, end] range of a query, labels or series request. 0 disables.")
+	f.IntVar(&cfg.MaxRecvMsgSize, "distributor.max-recv-msg-size", 100<<20, "The maximum size of a received push body, before decompression.")
+	f.Int64Var(&cfg.MaxDecompressedSize, "distributor.max-decompressed-size", 5000<<20, "The maximum size of a push body after decompression.")
+	f.BoolVar(&cfg.CompressResponses, "querier.compress-http-responses", true, "Gzip JSON responses when the client accepts gzip.")
+}
+
+// Validate reports a setting that cannot work.
+func (cfg *Config) Validate() error {
+	if err := validateTenantID(cfg.NoAuthTenant); err != nil {
+		return fmt.Errorf("invalid no_auth_tenant: %w", err)
+	}
+	switch {
+	case cfg.MaxEntriesLimitPerQuery < 0:
+		return errors.New("max_entries_limit_per_query must not be negative")
+	case cfg.MaxQueryLength < 0:
+		return errors.New("max_query_length must not be negative")
+	case cfg.MaxQueryPoints <= 0:
+		return errors.New("max_query_points must be positive")
+	case cfg.MaxRecvMsgSize <= 0:
+		return errors.New("max_recv_msg_size must be positive")
+	case cfg.MaxDecompressedSize <= 0:
+		return errors.New("max_decompressed_size must be positive")
+	}
+	return nil
+}
+
+// API serves Loki's HTTP API over the dependencies it was built with.
+type API struct {
+	cfg      Config
+	deps     Deps
+	logger   *slog.Logger
+	gatherer prometheus.Gatherer
+	duration *prometheus.HistogramVec
+	handler  http.Handler
+	now      func() int64 // Unix nanoseconds; the default for missing times
+	decoders pushDecoders
+}
+
+// New builds the API. reg receives the API's own metrics; gatherer is served
+// on /metrics (nil: no /metrics route). A nil logger discards logs.
+func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer, gatherer prometheus.Gatherer) *API {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a := &API{
+		cfg:      cfg,
+		deps:     deps,
+		logger:   logger,
+		gatherer: gatherer,
+		now:      func() int64 { return time.Now().UnixNano() },
+		decoders: defaultPushDecoders(),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace:                   "skald",
+			Name:                        "request_duration_seconds",
+			Help:                        "Time (in seconds) spent serving HTTP requests, by route.",
+			Buckets:                     prometheus.DefBuckets,
+			NativeHistogramBucketFactor: 1.1,
+		}, []string{"route", "method", "code"}),
+	}
+	if reg != nil {
+		reg.MustRegister(a.duration)
+	}
+	a.handler = a.routes()
+	return a
+}
+
+// Handler returns the root handler with every route.
+func (a *API) Handler() http.Handler { return a.handler }
+
+func (a *API) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	get, getPost, post := []string{http.MethodGet}, []string{http.MethodGet, http.MethodPost}, []string{http.MethodPost}
+
+	if a.deps.Pusher != nil {
+		a.handle(mux, "loki_api_v1_push", post, "/loki/api/v1/push", a.withTenant(a.pushHandler(false), true))
+		a.handle(mux, "api_prom_push", post, "/api/prom/push", a.withTenant(a.pushHandler(true), true))
+	}
+	if a.deps.Engine != nil {
+		a.handle(mux, "loki_api_v1_query_range", getPost, "/loki/api/v1/query_range", a.withTenant(a.queryRange, false))
+		a.handle(mux, "loki_api_v1_query", getPost, "/loki/api/v1/query", a.withTenant(a.queryInstant, false))
+	}
+	if a.deps.Metadata != nil {
+		labelNames := a.withTenant(a.labelNames, false)
+		labelValues := a.withTenant(a.labelValues, false)
+		series := a.withTenant(a.series, false)
+		a.handle(mux, "loki_api_v1_labels", getPost, "/loki/api/v1/labels", labelNames)
+		a.handle(mux, "loki_api_v1_label_name_values", getPost, "/loki/api/v1/label/{name}/values", labelValues)
+		a.handle(mux, "loki_api_v1_series", getPost, "/loki/api/v1/series", series)
+		a.handle(mux, "loki_api_v1_index_stats", getPost, "/loki/api/v1/index/stats", a.withTenant(a.indexStats, false))
+		a.handle(mux, "api_prom_label", get, "/api/prom/label", labelNames)
+		a.handle(mux, "api_prom_label_name_values", get, "/api/prom/label/{name}/values", labelValues)
+		a.handle(mux, "api_prom_series", get, "/api/prom/series", series)
+	}
+	if a.deps.Flusher != nil {
+		a.handle(mux, "flush", getPost, "/flush", http.HandlerFunc(a.flush))
+	}
+	a.handle(mux, "ready", get, "/ready", http.HandlerFunc(a.ready))
+	a.handle(mux, "loki_api_v1_status_buildinfo", get, "/loki/api/v1/status/buildinfo", http.HandlerFunc(a.buildInfo))
+	if a.gatherer != nil {
+		a.handle(mux, "metrics", get, "/metrics", promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{}))
+	}
+	// Anything else falls through to the mux's own 404 "404 page not found",
+	// which is byte for byte what Loki answers.
+	return mux
+}
+
+// handle registers h for each method on path, instrumented under route, and
+// a method-less fallback on the same path that answers 405 with an empty
+// body, as Loki's router does (the mux's own 405 carries a text body).
+func (a *API) handle(mux *http.ServeMux, route string, methods []string, path string, h http.Handler) {
+	ih := promhttp.InstrumentHandlerDuration(a.duration.MustCurryWith(prometheus.Labels{"route": route}), h)
+	for _, m := range methods {
+		mux.Handle(m+" "+path, ih)
+	}
+	allow := strings.Join(methods, ", ")
+	if len(methods) == 1 && methods[0] == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", allow)
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}))
+}
+
+// tenantHandler serves a request on behalf of one tenant.
+type tenantHandler func(w http.ResponseWriter, r *http.Request, tenant string)
+
+// withTenant resolves the tenant (§ tenant.go) before calling h. Push routes
+// write errors the way Loki's push handler does (with a trailing newline).
+func (a *API) withTenant(h tenantHandler, push bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenant, err := a.tenant(r)
+		if err != nil {
+			// Loki's auth middleware answers a missing header with
+			// http.Error on every route.
+			if push || err == errNoOrgID {
+				writePushError(w, err)
+			} else {
+				writeError(w, err)
+			}
+			return
+		}
+		h(w, r, tenant)
+	})
+}
+
+func (a *API) ready(w http.ResponseWriter, r *http.Request) {
+	if a.deps.Readiness != nil {
+		if err := a.deps.Readiness.Ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	http.Error(w, "ready", http.StatusOK)
+}
+
+func (a *API) flush(w http.ResponseWriter, r *http.Request) {
+	if err := a.deps.Flusher.Flush(r.Context()); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) buildInfo(w http.ResponseWriter, _ *http.Request) {
+	b := a.cfg.Build
+	buf := getBuffer()
+	defer putBuffer(buf)
+	out := append(*buf, `{"version":`...)
+	out = appendString(out, b.Version, false)
+	out = append(out, `,"revision":`...)
+	out = appendString(out, b.Revision, false)
+	out = append(out, `,"branch":`...)
+	out = appendString(out, b.Branch, false)
+	out = append(out, `,"buildUser":`...)
+	out = appendString(out, b.BuildUser, false)
+	out = append(out, `,"buildDate":`...)
+	out = appendString(out, b.BuildDate, false)
+	out = append(out, `,"goVersion":`...)
+	out = appendString(out, b.GoVersion, false)
+	out = append(out, "}\n"...)
+	*buf = out
+	// Loki answers this one route with a bare application/json.
+	w.Header().Set("Content-Type", "application/json")
+	a.writeBody(w, nil, out)
+}

@@ -1,0 +1,193 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/skald-logs/skald/pkg/api"
+	"github.com/skald-logs/skald/pkg/ingester"
+	"github.com/skald-logs/skald/pkg/querier"
+	"github.com/skald-logs/skald/pkg/storage"
+	"github.com/skald-logs/skald/pkg/validation"
+)
+
+// Config is the whole configuration of a skald process: the YAML file given
+// by -config.file, with command-line flags taking precedence. Keys follow
+// Loki's configuration file where Loki has the same setting.
+type Config struct {
+	Target      string `yaml:"target"`
+	AuthEnabled bool   `yaml:"auth_enabled"`
+
+	Server  ServerConfig  `yaml:"server"`
+	Common  CommonConfig  `yaml:"common"`
+	Storage StorageConfig `yaml:"storage_config"`
+
+	Limits   validation.Limits `yaml:"limits_config"`
+	Ingester ingester.Config   `yaml:"ingester"`
+	Querier  querier.Config    `yaml:"querier"`
+	Store    storage.Config    `yaml:"store"`
+	API      api.Config        `yaml:"api"`
+
+	// Overrides are per-tenant limits; each starts from limits_config.
+	Overrides map[string]yaml.Node `yaml:"overrides"`
+}
+
+// ServerConfig are the listening addresses and logging.
+type ServerConfig struct {
+	HTTPListenAddress string `yaml:"http_listen_address"`
+	HTTPListenPort    int    `yaml:"http_listen_port"`
+	GRPCListenAddress string `yaml:"grpc_listen_address"`
+	GRPCListenPort    int    `yaml:"grpc_listen_port"`
+	LogLevel          string `yaml:"log_level"`
+}
+
+// CommonConfig holds settings shared by components.
+type CommonConfig struct {
+	// PathPrefix is the data directory: the filesystem object store and, in
+	// later versions, the WAL live under it.
+	PathPrefix string `yaml:"path_prefix"`
+}
+
+// StorageConfig selects and configures the object store.
+type StorageConfig struct {
+	Backend    string           `yaml:"backend"`
+	Filesystem FilesystemConfig `yaml:"filesystem"`
+}
+
+// FilesystemConfig configures the embedded filesystem object store.
+type FilesystemConfig struct {
+	// Directory of the objects; empty means <path_prefix>/objects.
+	Directory string `yaml:"directory"`
+}
+
+// RegisterFlags registers every flag with its default.
+func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	f.StringVar(&c.Target, "target", "all", "Components to run; this version runs all of them in one process (all).")
+	f.BoolVar(&c.AuthEnabled, "auth.enabled", false, "Require X-Scope-OrgID on every request; when false everything belongs to tenant 'fake'.")
+	f.StringVar(&c.Server.HTTPListenAddress, "server.http-listen-address", "", "HTTP listen address; empty listens on all interfaces.")
+	f.IntVar(&c.Server.HTTPListenPort, "server.http-listen-port", 3100, "HTTP listen port.")
+	f.StringVar(&c.Server.GRPCListenAddress, "server.grpc-listen-address", "", "gRPC listen address; empty listens on all interfaces.")
+	f.IntVar(&c.Server.GRPCListenPort, "server.grpc-listen-port", 9095, "gRPC listen port.")
+	f.StringVar(&c.Server.LogLevel, "log.level", "info", "Log level: debug, info, warn, error.")
+	f.StringVar(&c.Common.PathPrefix, "common.path-prefix", "./data", "Data directory.")
+	f.StringVar(&c.Storage.Backend, "storage.backend", "filesystem", "Object store: filesystem.")
+	f.StringVar(&c.Storage.Filesystem.Directory, "filesystem.directory", "", "Directory of the filesystem object store (default <common.path-prefix>/objects).")
+	c.Limits.RegisterFlags(f)
+	c.Ingester.RegisterFlags(f)
+	c.Querier.RegisterFlags(f)
+	c.Store.RegisterFlags(f)
+	// The API's query limits are the tenant limits above (same flag names);
+	// register only its other flags.
+	apiFlags := flag.NewFlagSet("api", flag.ContinueOnError)
+	c.API.RegisterFlags(apiFlags)
+	apiFlags.VisitAll(func(fl *flag.Flag) {
+		if f.Lookup(fl.Name) == nil {
+			f.Var(fl.Value, fl.Name, fl.Usage)
+		}
+	})
+}
+
+// Validate reports configurations that cannot work.
+func (c *Config) Validate() error {
+	if _, err := c.targets(); err != nil {
+		return err
+	}
+	if c.Storage.Backend != "filesystem" {
+		return fmt.Errorf("unknown -storage.backend %q (want filesystem)", c.Storage.Backend)
+	}
+	if c.Common.PathPrefix == "" {
+		return errors.New("-common.path-prefix must not be empty")
+	}
+	for _, v := range []interface{ Validate() error }{&c.Limits, &c.Ingester, &c.Store} {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) filesystemDir() string {
+	if c.Storage.Filesystem.Directory != "" {
+		return c.Storage.Filesystem.Directory
+	}
+	return filepath.Join(c.Common.PathPrefix, "objects")
+}
+
+// knownTargets are the components this version can run on their own. The
+// single binary runs them all; the components of a cluster come with the
+// ring and gRPC between them.
+var knownTargets = map[string]bool{"all": true}
+
+func (c *Config) targets() (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, t := range strings.Split(c.Target, ",") {
+		t = strings.TrimSpace(t)
+		if !knownTargets[t] {
+			return nil, fmt.Errorf("unsupported -target %q: this version runs -target=all", t)
+		}
+		out[t] = true
+	}
+	return out, nil
+}
+
+// overrides builds the per-tenant limits: each tenant's YAML applied over a
+// copy of the defaults.
+func (c *Config) overrides() (*validation.Overrides, error) {
+	per := map[string]*validation.Limits{}
+	for tenant, node := range c.Overrides {
+		l := c.Limits
+		if err := node.Decode(&l); err != nil {
+			return nil, fmt.Errorf("overrides for tenant %q: %w", tenant, err)
+		}
+		per[tenant] = &l
+	}
+	return validation.NewOverrides(c.Limits, per), nil
+}
+
+// Load parses args into a Config: defaults, then the YAML file named by
+// -config.file, then the flags given on the command line.
+func Load(args []string) (*Config, error) {
+	var cfg Config
+	fs := flag.NewFlagSet("skald", flag.ContinueOnError)
+	configFile := fs.String("config.file", "", "YAML configuration file; flags given on the command line override it.")
+	expandEnv := fs.Bool("config.expand-env", false, "Expand ${VAR} references in the configuration file.")
+	printVersion := fs.Bool("version", false, "Print the version and exit.")
+	cfg.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if *printVersion {
+		fmt.Println(VersionString())
+		os.Exit(0)
+	}
+	if *configFile != "" {
+		data, err := os.ReadFile(*configFile)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		if *expandEnv {
+			data = []byte(os.ExpandEnv(string(data)))
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("parse config %s: %w", *configFile, err)
+		}
+		// Flags given on the command line win over the file.
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return &cfg, cfg.Validate()
+}

@@ -1,0 +1,127 @@
+package chunk
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/skald-logs/skald/pkg/logproto"
+)
+
+func encodeEntries(tb testing.TB, cfg Config, in []entry) []byte {
+	tb.Helper()
+	c := NewMemChunk(cfg)
+	appendAll(tb, c, in)
+	b, err := c.Encode()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// readAll decodes b and iterates it fully in both directions.
+func readAll(b []byte, verify bool) error {
+	c, err := decode(b, verify)
+	if err != nil {
+		return err
+	}
+	for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
+		if _, err := drain(c.Iterator(math.MinInt64, math.MaxInt64, dir)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestDecodeDetectsEveryByteFlip(t *testing.T) {
+	b := encodeEntries(t, Config{BlockSize: 1 << 10}, sshEntries(t, 0)[:40])
+	if err := readAll(b, true); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		for _, mask := range []byte{0x01, 0x80, 0xff} {
+			b[i] ^= mask
+			_, err := Decode(b)
+			b[i] ^= mask
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("byte %d ^ %#x: Decode error = %v, want ErrCorrupt", i, mask, err)
+			}
+		}
+	}
+	for n := range len(b) {
+		if _, err := Decode(b[:n]); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("truncated to %d bytes: Decode error = %v, want ErrCorrupt", n, err)
+		}
+	}
+	if _, err := Decode(append(b[:len(b):len(b)], 0)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("one byte appended: Decode error = %v, want ErrCorrupt", err)
+	}
+}
+
+// TestInconsistentIndex rewrites the index of a valid chunk with correct
+// checksums but numbers that disagree with the blocks: Decode or the
+// iterators must report ErrCorrupt.
+func TestInconsistentIndex(t *testing.T) {
+	b := encodeEntries(t, Config{BlockSize: 1 << 10}, sshEntries(t, 0)[:40])
+	c, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		tamper func(m *blockMeta)
+	}{
+		{"one entry more", func(m *blockMeta) { m.entries++ }},
+		{"one entry less", func(m *blockMeta) { m.entries-- }},
+		{"maxt later", func(m *blockMeta) { m.maxt++ }},
+		{"maxt earlier", func(m *blockMeta) { m.maxt-- }},
+		{"mint earlier", func(m *blockMeta) { m.mint-- }},
+		{"line bytes", func(m *blockMeta) { m.lineBytes-- }},
+		{"payload longer", func(m *blockMeta) { m.payloadLen++ }},
+		{"payload shorter", func(m *blockMeta) { m.payloadLen-- }},
+		{"payload huge", func(m *blockMeta) { m.payloadLen = maxPayloadLen + 1 }},
+		{"no entries", func(m *blockMeta) { m.entries = 0 }},
+		{"checksum", func(m *blockMeta) { m.crc++ }},
+	}
+	for _, tc := range tests {
+		for blk := range c.Blocks() {
+			blocks := make([]*block, c.Blocks())
+			for i, m := range c.blocks {
+				blocks[i] = &block{meta: m, data: b[m.offset : m.offset+m.length]}
+			}
+			tc.tamper(&blocks[blk].meta)
+			bad := assemble(EncodingSnappy, blocks)
+			if err := readAll(bad, true); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("%s in block %d: error = %v, want ErrCorrupt", tc.name, blk, err)
+			}
+		}
+	}
+}
+
+func TestEmptyChunk(t *testing.T) {
+	b := encodeEntries(t, Config{}, nil)
+	c, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != 0 || c.Blocks() != 0 || c.Size() != 0 {
+		t.Errorf("empty chunk: Len %d, Blocks %d, Size %d", c.Len(), c.Blocks(), c.Size())
+	}
+	if got, err := drain(c.Iterator(math.MinInt64, math.MaxInt64, logproto.Forward)); err != nil || len(got) != 0 {
+		t.Errorf("empty chunk iterates %d entries, err %v", len(got), err)
+	}
+}
+
+func TestChecksum(t *testing.T) {
+	in := sshEntries(t, 0)[:100]
+	a, _ := Decode(encodeEntries(t, Config{}, in))
+	b, _ := Decode(encodeEntries(t, Config{}, in[:99]))
+	if a.Checksum() == b.Checksum() {
+		t.Errorf("different chunks have the same checksum %#x", a.Checksum())
+	}
+	in[0].Line = "changed"
+	c, _ := Decode(encodeEntries(t, Config{}, in))
+	if a.Checksum() == c.Checksum() {
+		t.Errorf("a changed line keeps the checksum %#x", a.Checksum())
+	}
+}

@@ -1,0 +1,102 @@
+package ingester
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skald-logs/skald/pkg/index"
+	"github.com/skald-logs/skald/pkg/logproto"
+)
+
+// instance holds one tenant's streams.
+type instance struct {
+	tenant string
+	ing    *Ingester
+
+	mtx     sync.RWMutex
+	streams map[string]*stream // by canonical label string
+}
+
+func newInstance(tenant string, ing *Ingester) *instance {
+	return &instance{tenant: tenant, ing: ing, streams: map[string]*stream{}}
+}
+
+func (inst *instance) push(req *logproto.PushRequest, now time.Time) error {
+	var errs []string
+	for i := range req.Streams {
+		s := &req.Streams[i]
+		for {
+			st, err := inst.getOrCreate(s.Labels)
+			if err != nil {
+				return err
+			}
+			msg, ok := st.push(s.Entries, now, inst.ing)
+			if !ok {
+				continue // removed by a flush sweep meanwhile
+			}
+			if msg != "" {
+				errs = append(errs, msg)
+			}
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return invalidError(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func (inst *instance) getOrCreate(key string) (*stream, error) {
+	inst.mtx.RLock()
+	st := inst.streams[key]
+	inst.mtx.RUnlock()
+	if st != nil {
+		return st, nil
+	}
+	lbls, err := logproto.ParseLabels(key)
+	if err != nil {
+		return nil, invalidError(fmt.Sprintf("couldn't parse labels: %v", err))
+	}
+	if lbls.IsEmpty() {
+		return nil, invalidError("error at least one label pair is required per stream")
+	}
+	inst.mtx.Lock()
+	defer inst.mtx.Unlock()
+	if st = inst.streams[key]; st != nil {
+		return st, nil
+	}
+	if max := inst.ing.limits.For(inst.tenant).MaxGlobalStreamsPerUser; max > 0 && len(inst.streams) >= max {
+		return nil, streamLimitError(streamLimitMsg(key, inst.tenant))
+	}
+	st = &stream{lbls: lbls, key: key, fp: index.Fingerprint(lbls)}
+	inst.streams[key] = st
+	inst.ing.m.streams.Inc()
+	inst.ing.m.streamsCreated.Inc()
+	return st, nil
+}
+
+// snapshot returns the tenant's streams at this moment.
+func (inst *instance) snapshot() []*stream {
+	inst.mtx.RLock()
+	defer inst.mtx.RUnlock()
+	out := make([]*stream, 0, len(inst.streams))
+	for _, st := range inst.streams {
+		out = append(out, st)
+	}
+	return out
+}
+
+// removeIfEmpty drops a stream that holds no chunks any more.
+func (inst *instance) removeIfEmpty(st *stream) {
+	inst.mtx.Lock()
+	defer inst.mtx.Unlock()
+	st.mtx.Lock()
+	defer st.mtx.Unlock()
+	if len(st.chunks) == 0 && inst.streams[st.key] == st {
+		st.dead = true
+		delete(inst.streams, st.key)
+		inst.ing.m.streams.Dec()
+	}
+}

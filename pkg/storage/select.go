@@ -1,0 +1,285 @@
+package storage
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/skald-logs/skald/pkg/chunk"
+	"github.com/skald-logs/skald/pkg/index"
+	"github.com/skald-logs/skald/pkg/iter"
+	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql"
+	"github.com/skald-logs/skald/pkg/logql/log"
+	"github.com/skald-logs/skald/pkg/objstore"
+)
+
+// series is one stream found in the index with the chunks to read.
+type series struct {
+	lbls labels.Labels
+	fp   uint64
+	refs []index.ChunkRef
+}
+
+// lookup finds the tenant's series that match and the chunks that overlap
+// [from, through), merged over every index object of every day.
+func (s *Store) lookup(ctx context.Context, tenant string, matchers []*labels.Matcher, from, through int64) ([]*series, error) {
+	readers, err := s.indexes(ctx, tenant, from, through)
+	if err != nil {
+		return nil, err
+	}
+	byFP := map[uint64][]*series{}
+	var out []*series
+	for _, r := range readers {
+		err := r.Series(matchers, from, through, func(lbls labels.Labels, fp uint64, refs []index.ChunkRef) error {
+			var sr *series
+			for _, c := range byFP[fp] {
+				if labels.Equal(c.lbls, lbls) {
+					sr = c
+					break
+				}
+			}
+			if sr == nil {
+				sr = &series{lbls: lbls, fp: fp}
+				byFP[fp] = append(byFP[fp], sr)
+				out = append(out, sr)
+			}
+			sr.refs = append(sr.refs, refs...)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, sr := range out {
+		slices.SortFunc(sr.refs, compareRefs)
+		sr.refs = slices.Compact(sr.refs)
+	}
+	return out, nil
+}
+
+func compareRefs(a, b index.ChunkRef) int {
+	switch {
+	case a.From != b.From:
+		return cmpInt(a.From, b.From)
+	case a.Through != b.Through:
+		return cmpInt(a.Through, b.Through)
+	}
+	return cmpInt(int64(a.Checksum), int64(b.Checksum))
+}
+
+func cmpInt(a, b int64) int {
+	if a < b {
+		return -1
+	}
+	if a > b {
+		return 1
+	}
+	return 0
+}
+
+// SelectLogs returns the stored entries that match p, in p's direction.
+func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLogParams) (iter.EntryIterator, error) {
+	ss, err := s.lookup(ctx, tenant, p.Matchers, p.Start, p.End)
+	if err != nil {
+		return nil, err
+	}
+	its := make([]iter.EntryIterator, 0, len(ss))
+	for _, sr := range ss {
+		its = append(its, s.newStreamIterator(ctx, tenant, sr, p))
+	}
+	return iter.NewMergeIterator(its, p.Direction), nil
+}
+
+// fetchChunk returns the bytes of a chunk object, from the cache or the
+// bucket.
+func (s *Store) fetchChunk(ctx context.Context, key string) ([]byte, error) {
+	if data, ok := s.chunks.get(key); ok {
+		s.m.cacheHits.Inc()
+		return data, nil
+	}
+	select {
+	case s.fetch <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	data, err := objstore.GetAll(ctx, s.bucket, key)
+	<-s.fetch
+	if err != nil {
+		return nil, fmt.Errorf("read chunk %s: %w", key, err)
+	}
+	s.m.chunksFetched.Inc()
+	s.chunks.put(key, data)
+	return data, nil
+}
+
+// future is a chunk being fetched in the background.
+type future struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+// streamIterator reads the chunks of one stream lazily, in direction order:
+// a chunk is opened only once the entries it may hold could be next, so a
+// query with a small limit reads few chunks. Chunks that overlap are merged.
+type streamIterator struct {
+	ctx    context.Context
+	store  *Store
+	tenant string
+	sr     *series
+	p      logql.SelectLogParams
+
+	refs    []index.ChunkRef // in opening order
+	futures []*future
+	next    int // next ref to open
+	open    entryHeap
+	cur     iter.EntryIterator
+	err     error
+}
+
+func (s *Store) newStreamIterator(ctx context.Context, tenant string, sr *series, p logql.SelectLogParams) iter.EntryIterator {
+	refs := slices.Clone(sr.refs)
+	if p.Direction == logproto.Backward {
+		slices.SortFunc(refs, func(a, b index.ChunkRef) int { return cmpInt(b.Through, a.Through) })
+	}
+	return &streamIterator{
+		ctx: ctx, store: s, tenant: tenant, sr: sr, p: p,
+		refs:    refs,
+		futures: make([]*future, len(refs)),
+		open:    entryHeap{dir: p.Direction},
+	}
+}
+
+// prefetch starts fetching refs[i] if it is not already.
+func (it *streamIterator) prefetch(i int) {
+	if i >= len(it.refs) || it.futures[i] != nil {
+		return
+	}
+	f := &future{done: make(chan struct{})}
+	it.futures[i] = f
+	key := ChunkKey(it.tenant, it.sr.fp, it.refs[i])
+	go func() {
+		defer close(f.done)
+		f.data, f.err = it.store.fetchChunk(it.ctx, key)
+	}()
+}
+
+// openNext opens refs[it.next] and pushes its iterator on the heap.
+func (it *streamIterator) openNext() bool {
+	i := it.next
+	it.next++
+	it.prefetch(i)
+	for j := 1; j <= it.store.cfg.PrefetchChunks; j++ {
+		it.prefetch(i + j)
+	}
+	f := it.futures[i]
+	<-f.done
+	it.futures[i] = nil
+	if f.err != nil {
+		it.err = f.err
+		return false
+	}
+	c, err := chunk.Decode(f.data)
+	if err != nil {
+		it.err = fmt.Errorf("chunk %s: %w", ChunkKey(it.tenant, it.sr.fp, it.refs[i]), err)
+		return false
+	}
+	e := log.NewEntryIterator(c.Iterator(it.p.Start, it.p.End, it.p.Direction), it.p.Pipeline.ForStream(it.sr.lbls), nil)
+	if e.Next() {
+		heap.Push(&it.open, e)
+		return true
+	}
+	if err := e.Err(); err != nil {
+		it.err = err
+		return false
+	}
+	_ = e.Close()
+	return true
+}
+
+// mayPrecede reports whether the unopened ref could hold an entry that comes
+// before or at ts in the iteration order.
+func (it *streamIterator) mayPrecede(ref index.ChunkRef, ts int64) bool {
+	if it.p.Direction == logproto.Forward {
+		return ref.From <= ts
+	}
+	return ref.Through >= ts
+}
+
+func (it *streamIterator) Next() bool {
+	if it.err != nil {
+		return false
+	}
+	if it.cur != nil {
+		if it.cur.Next() {
+			heap.Push(&it.open, it.cur)
+		} else if err := it.cur.Err(); err != nil {
+			it.err = err
+			return false
+		} else {
+			_ = it.cur.Close()
+		}
+		it.cur = nil
+	}
+	for {
+		if it.next < len(it.refs) && (it.open.Len() == 0 || it.mayPrecede(it.refs[it.next], it.open.its[0].At().Timestamp)) {
+			if !it.openNext() {
+				return false
+			}
+			continue
+		}
+		if it.open.Len() == 0 {
+			return false
+		}
+		it.cur = heap.Pop(&it.open).(iter.EntryIterator)
+		return true
+	}
+}
+
+func (it *streamIterator) At() logproto.Entry    { return it.cur.At() }
+func (it *streamIterator) Labels() labels.Labels { return it.cur.Labels() }
+func (it *streamIterator) StreamHash() uint64    { return it.cur.StreamHash() }
+func (it *streamIterator) Err() error            { return it.err }
+
+func (it *streamIterator) Close() error {
+	if it.cur != nil {
+		_ = it.cur.Close()
+	}
+	for _, e := range it.open.its {
+		_ = e.Close()
+	}
+	it.open.its = nil
+	for _, f := range it.futures {
+		if f != nil {
+			<-f.done
+		}
+	}
+	return nil
+}
+
+// entryHeap orders open chunk iterators by their current entry.
+type entryHeap struct {
+	dir logproto.Direction
+	its []iter.EntryIterator
+}
+
+func (h *entryHeap) Len() int      { return len(h.its) }
+func (h *entryHeap) Swap(i, j int) { h.its[i], h.its[j] = h.its[j], h.its[i] }
+func (h *entryHeap) Push(x any)    { h.its = append(h.its, x.(iter.EntryIterator)) }
+func (h *entryHeap) Pop() any {
+	n := len(h.its)
+	x := h.its[n-1]
+	h.its = h.its[:n-1]
+	return x
+}
+func (h *entryHeap) Less(i, j int) bool {
+	a, b := h.its[i].At().Timestamp, h.its[j].At().Timestamp
+	if h.dir == logproto.Forward {
+		return a < b
+	}
+	return a > b
+}

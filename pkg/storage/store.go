@@ -1,0 +1,263 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skald-logs/skald/pkg/index"
+	"github.com/skald-logs/skald/pkg/objstore"
+)
+
+// dayNanos is the length of an index period: one UTC day.
+const dayNanos = int64(24 * time.Hour)
+
+// Store writes chunks and their index to a bucket and reads them back.
+type Store struct {
+	cfg    Config
+	bucket objstore.Bucket
+	writer string // names the index objects this process writes
+	logger *slog.Logger
+	now    func() time.Time
+
+	seq    atomic.Uint64
+	days   sync.Map // dayKey → *dayIndex
+	chunks *chunkCache
+	fetch  chan struct{} // bounds parallel chunk fetches
+
+	m *storeMetrics
+}
+
+// New returns a store over bucket. writerID names the index objects this
+// process writes, so that several writers never collide.
+func New(cfg Config, bucket objstore.Bucket, writerID string, logger *slog.Logger, reg prometheus.Registerer) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if writerID == "" || strings.ContainsAny(writerID, "/-") {
+		writerID = sanitizeID(writerID)
+	}
+	return &Store{
+		cfg:    cfg,
+		bucket: bucket,
+		writer: writerID,
+		logger: logger,
+		now:    time.Now,
+		chunks: newChunkCache(int64(cfg.ChunkCacheSizeMB) << 20),
+		fetch:  make(chan struct{}, cfg.MaxParallelGetChunk),
+		m:      newStoreMetrics(reg),
+	}, nil
+}
+
+func sanitizeID(id string) string {
+	if id == "" {
+		return "skald"
+	}
+	return strings.NewReplacer("/", "_", "-", "_").Replace(id)
+}
+
+// PutChunks writes the chunk objects, then one index object per day the
+// chunks touch. When it returns nil, the chunks are durable and findable.
+func (s *Store) PutChunks(ctx context.Context, tenant string, chunks []Chunk) error {
+	if len(chunks) == 0 {
+		return nil
+	}
+	if err := s.putChunkObjects(ctx, tenant, chunks); err != nil {
+		return err
+	}
+	writers := map[int64]*index.Writer{}
+	for _, c := range chunks {
+		for day := c.Ref.From / dayNanos; day <= c.Ref.Through/dayNanos; day++ {
+			w := writers[day]
+			if w == nil {
+				w = index.NewWriter()
+				writers[day] = w
+			}
+			w.Add(c.Labels, c.Ref)
+		}
+	}
+	for day, w := range writers {
+		data, err := w.Encode()
+		if err != nil {
+			return fmt.Errorf("encode index: %w", err)
+		}
+		key := fmt.Sprintf("%s%s-%016x-%d.idx", dayPrefix(tenant, day), s.writer, s.now().UnixNano(), s.seq.Add(1))
+		if err := s.bucket.Put(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
+			return fmt.Errorf("write index %s: %w", key, err)
+		}
+		s.m.indexWritten.Inc()
+		r, err := index.Decode(data)
+		if err != nil {
+			return fmt.Errorf("decode index just written: %w", err)
+		}
+		s.day(tenant, day).add(key, r)
+	}
+	return nil
+}
+
+func (s *Store) putChunkObjects(ctx context.Context, tenant string, chunks []Chunk) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	sem := make(chan struct{}, s.cfg.MaxParallelGetChunk)
+	for i := range chunks {
+		c := &chunks[i]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			key := ChunkKey(tenant, c.Fingerprint, c.Ref)
+			if err := s.bucket.Put(ctx, key, bytes.NewReader(c.Data), int64(len(c.Data))); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("write chunk %s: %w", key, err))
+				mu.Unlock()
+				cancel()
+				return
+			}
+			s.m.chunksWritten.Inc()
+			s.m.bytesWritten.Add(float64(len(c.Data)))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func dayPrefix(tenant string, day int64) string {
+	return "index/" + tenant + "/" + strconv.FormatInt(day, 10) + "/"
+}
+
+type dayKey struct {
+	tenant string
+	day    int64
+}
+
+// dayIndex caches the index objects of one tenant and day: their keys, as last
+// listed, and the decoded objects (immutable, so cached for good).
+type dayIndex struct {
+	tenant string
+	day    int64
+
+	mtx      sync.Mutex
+	listedAt time.Time
+	readers  map[string]*index.Reader // nil value: listed, not loaded yet
+}
+
+func (s *Store) day(tenant string, day int64) *dayIndex {
+	k := dayKey{tenant, day}
+	if d, ok := s.days.Load(k); ok {
+		return d.(*dayIndex)
+	}
+	d, _ := s.days.LoadOrStore(k, &dayIndex{tenant: tenant, day: day, readers: map[string]*index.Reader{}})
+	return d.(*dayIndex)
+}
+
+func (d *dayIndex) add(key string, r *index.Reader) {
+	d.mtx.Lock()
+	defer d.mtx.Unlock()
+	d.readers[key] = r
+}
+
+// indexes returns the decoded index objects of the tenant's days that overlap
+// [from, through), listing and loading what is missing or stale.
+func (s *Store) indexes(ctx context.Context, tenant string, from, through int64) ([]*index.Reader, error) {
+	if through <= from {
+		return nil, nil
+	}
+	var out []*index.Reader
+	for day := floorDay(from); day <= floorDay(through-1); day++ {
+		rs, err := s.day(tenant, day).load(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+func floorDay(ts int64) int64 {
+	if ts < 0 {
+		return (ts - dayNanos + 1) / dayNanos
+	}
+	return ts / dayNanos
+}
+
+func (d *dayIndex) load(ctx context.Context, s *Store) ([]*index.Reader, error) {
+	d.mtx.Lock()
+	defer d.mtx.Unlock()
+	if now := s.now(); now.Sub(d.listedAt) >= s.cfg.IndexRefreshPeriod {
+		err := s.bucket.List(ctx, dayPrefix(d.tenant, d.day), func(key string) error {
+			if _, ok := d.readers[key]; !ok && strings.HasSuffix(key, ".idx") {
+				d.readers[key] = nil
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list index of day %d: %w", d.day, err)
+		}
+		d.listedAt = now
+	}
+	keys := make([]string, 0, len(d.readers))
+	for k := range d.readers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]*index.Reader, 0, len(keys))
+	for _, k := range keys {
+		r := d.readers[k]
+		if r == nil {
+			data, err := objstore.GetAll(ctx, s.bucket, k)
+			if errors.Is(err, objstore.ErrNotFound) {
+				delete(d.readers, k) // compacted away meanwhile
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read index %s: %w", k, err)
+			}
+			if r, err = index.Decode(data); err != nil {
+				return nil, fmt.Errorf("decode index %s: %w", k, err)
+			}
+			d.readers[k] = r
+			s.m.indexLoaded.Inc()
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+type storeMetrics struct {
+	chunksWritten prometheus.Counter
+	bytesWritten  prometheus.Counter
+	indexWritten  prometheus.Counter
+	indexLoaded   prometheus.Counter
+	chunksFetched prometheus.Counter
+	cacheHits     prometheus.Counter
+}
+
+func newStoreMetrics(reg prometheus.Registerer) *storeMetrics {
+	m := &storeMetrics{
+		chunksWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: "skald_store_chunks_written_total", Help: "Chunk objects written."}),
+		bytesWritten:  prometheus.NewCounter(prometheus.CounterOpts{Name: "skald_store_chunk_bytes_written_total", Help: "Bytes of chunk objects written."}),
+		indexWritten:  prometheus.NewCounter(prometheus.CounterOpts{Name: "skald_store_index_objects_written_total", Help: "Index objects written."}),
+		indexLoaded:   prometheus.NewCounter(prometheus.CounterOpts{Name: "skald_store_index_objects_loaded_total", Help: "Index objects read and decoded."}),
+		chunksFetched: prometheus.NewCounter(prometheus.CounterOpts{Name: "skald_store_chunks_fetched_total", Help: "Chunk objects read from the bucket."}),
+		cacheHits:     prometheus.NewCounter(prometheus.CounterOpts{Name: "skald_store_chunk_cache_hits_total", Help: "Chunk reads served by the cache."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.chunksWritten, m.bytesWritten, m.indexWritten, m.indexLoaded, m.chunksFetched, m.cacheHits)
+	}
+	return m
+}
