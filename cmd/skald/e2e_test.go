@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/skald-logs/skald/pkg/logproto/pb"
+	"github.com/skald-logs/skald/pkg/objstore/s3/s3test"
 )
 
 // The end-to-end tests build the real binary, run it as a child process on a
@@ -364,5 +365,33 @@ func TestEndToEndPushQueryFlushRestart(t *testing.T) {
 	p = start(t, dir)
 	sameLines(t, "after SIGTERM restart", queryAll(t, p, `{job=~".+"}`, from, to, "forward"), all)
 	sameLines(t, "narrow selector", queryAll(t, p, `{job="web", source="json"}`, from, to, "backward"), jsonLines)
+	p.stop()
+}
+
+func TestEndToEndS3(t *testing.T) {
+	s3cfg := s3test.Start(t)
+	args := []string{
+		"-storage.backend=s3",
+		"-s3.endpoint=" + s3cfg.Endpoint,
+		"-s3.bucket=" + s3cfg.Bucket,
+		"-s3.region=" + s3cfg.Region,
+		"-s3.access-key-id=" + s3cfg.AccessKeyID,
+		"-s3.secret-access-key=" + s3cfg.SecretAccessKey,
+		"-s3.force-path-style=true",
+		"-s3.insecure=" + strconv.FormatBool(s3cfg.Insecure),
+	}
+	dir := t.TempDir()
+	p := start(t, dir, args...)
+	base := time.Now().Add(-5 * time.Minute).UnixNano()
+	from, to := base-int64(time.Hour), time.Now().Add(time.Minute).UnixNano()
+	lines := append(makeLines("s3a", base, 200, "stored in s3"), makeLines("s3b", base+5, 100, "also in s3")...)
+	pushProto(t, p, lines, nil)
+	if code, body := p.do(http.MethodPost, "/flush", "", "", nil); code != http.StatusNoContent {
+		t.Fatalf("flush: %d %s", code, body)
+	}
+	p.stop()
+	// A fresh data directory: everything must come from S3.
+	p = start(t, t.TempDir(), args...)
+	sameLines(t, "from S3 after restart", queryAll(t, p, `{source="proto"}`, from, to, "backward"), lines)
 	p.stop()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/skald-logs/skald/pkg/logql"
 	"github.com/skald-logs/skald/pkg/objstore"
 	"github.com/skald-logs/skald/pkg/objstore/filesystem"
+	"github.com/skald-logs/skald/pkg/objstore/s3"
 	"github.com/skald-logs/skald/pkg/querier"
 	"github.com/skald-logs/skald/pkg/storage"
 )
@@ -50,7 +51,7 @@ func New(cfg *Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	bucket, err := filesystem.New(filesystem.Config{Dir: cfg.filesystemDir()}, logger.With("component", "objstore"))
+	bucket, err := newBucket(cfg, logger.With("component", "objstore"), a.reg)
 	if err != nil {
 		return nil, fmt.Errorf("object store: %w", err)
 	}
@@ -87,6 +88,24 @@ func New(cfg *Config, logger *slog.Logger) (*App, error) {
 	addr := net.JoinHostPort(cfg.Server.HTTPListenAddress, strconv.Itoa(cfg.Server.HTTPListenPort))
 	a.http = &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 30 * time.Second}
 	return a, nil
+}
+
+// newBucket opens the configured object store. An S3 bucket that cannot be
+// reached at start is reported, not fatal: flushes retry until it answers.
+func newBucket(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (objstore.Bucket, error) {
+	if cfg.Storage.Backend != "s3" {
+		return filesystem.New(filesystem.Config{Dir: cfg.filesystemDir()}, logger)
+	}
+	b, err := s3.New(cfg.Storage.S3, logger, reg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Check(ctx); err != nil {
+		logger.Warn("S3 bucket not reachable at start; flushes will retry", "err", err)
+	}
+	return b, nil
 }
 
 type readiness struct{ a *App }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/skald-logs/skald/pkg/api"
 	"github.com/skald-logs/skald/pkg/ingester"
+	"github.com/skald-logs/skald/pkg/objstore/s3"
 	"github.com/skald-logs/skald/pkg/querier"
 	"github.com/skald-logs/skald/pkg/storage"
 	"github.com/skald-logs/skald/pkg/validation"
@@ -60,6 +61,7 @@ type CommonConfig struct {
 type StorageConfig struct {
 	Backend    string           `yaml:"backend"`
 	Filesystem FilesystemConfig `yaml:"filesystem"`
+	S3         s3.Config        `yaml:"s3"`
 }
 
 // FilesystemConfig configures the embedded filesystem object store.
@@ -78,8 +80,9 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&c.Server.GRPCListenPort, "server.grpc-listen-port", 9095, "gRPC listen port.")
 	f.StringVar(&c.Server.LogLevel, "log.level", "info", "Log level: debug, info, warn, error.")
 	f.StringVar(&c.Common.PathPrefix, "common.path-prefix", "./data", "Data directory.")
-	f.StringVar(&c.Storage.Backend, "storage.backend", "filesystem", "Object store: filesystem.")
+	f.StringVar(&c.Storage.Backend, "storage.backend", "filesystem", "Object store: filesystem or s3.")
 	f.StringVar(&c.Storage.Filesystem.Directory, "filesystem.directory", "", "Directory of the filesystem object store (default <common.path-prefix>/objects).")
+	c.Storage.S3.RegisterFlags(f)
 	c.Limits.RegisterFlags(f)
 	c.Ingester.RegisterFlags(f)
 	c.Querier.RegisterFlags(f)
@@ -100,8 +103,14 @@ func (c *Config) Validate() error {
 	if _, err := c.targets(); err != nil {
 		return err
 	}
-	if c.Storage.Backend != "filesystem" {
-		return fmt.Errorf("unknown -storage.backend %q (want filesystem)", c.Storage.Backend)
+	switch c.Storage.Backend {
+	case "filesystem":
+	case "s3":
+		if err := c.Storage.S3.Validate(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown -storage.backend %q (want filesystem or s3)", c.Storage.Backend)
 	}
 	if c.Common.PathPrefix == "" {
 		return errors.New("-common.path-prefix must not be empty")
