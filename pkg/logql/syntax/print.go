@@ -33,12 +33,13 @@ var byteUnitNames = []struct {
 	name string
 	size uint64
 }{
-	{"PiB", 1 << 50}, {"PB", 1e15}, {"TiB", 1 << 40}, {"TB", 1e12},
+	{"TiB", 1 << 40}, {"TB", 1e12},
 	{"GiB", 1 << 30}, {"GB", 1e9}, {"MiB", 1 << 20}, {"MB", 1e6},
 	{"KiB", 1 << 10}, {"kB", 1e3},
 }
 
-// formatBytes prints a byte size exactly, in the largest unit that divides it.
+// formatBytes prints a byte size exactly, in the largest unit that divides
+// it. There is no PB: Loki's lexer reads its P as an exponent.
 func formatBytes(b uint64) string {
 	if b == 0 {
 		return "0kB" // "0B" would read as an empty binary literal
