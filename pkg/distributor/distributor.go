@@ -102,10 +102,11 @@ func (d *Distributor) Push(ctx context.Context, tenant string, req *logproto.Pus
 				d.discard(reason, tenant, 1)
 				continue
 			}
+			// Rate limits count what the client sent, not what Skald adds.
+			validBytes += len(e.Line) + metadataSize(e.StructuredMetadata)
 			if limits.DiscoverLogLevels {
 				e.StructuredMetadata = withLevel(info, e.StructuredMetadata, e.Line)
 			}
-			validBytes += len(e.Line) + metadataSize(e.StructuredMetadata)
 			valid = append(valid, e)
 		}
 		if len(valid) == 0 {
