@@ -104,6 +104,7 @@ func TestSeriesTimeRange(t *testing.T) {
 	lbls := labels.FromStrings("app", "x")
 	r := build(t, testSeries{lbls, []ChunkRef{ref(100, 200), ref(300, 400), ref(350, 360), ref(500, 500)}})
 	gaps := build(t, testSeries{lbls, []ChunkRef{ref(0, 1000), ref(100, 110), ref(200, 1000)}})
+	gaps2 := build(t, testSeries{lbls, []ChunkRef{ref(0, 1000), ref(100, 110), ref(200, 499), ref(200, 500)}})
 	for _, tc := range []struct {
 		name          string
 		r             *Reader
@@ -123,6 +124,7 @@ func TestSeriesTimeRange(t *testing.T) {
 		{"after everything", r, 501, math.MaxInt64, nil},
 		{"not contiguous", gaps, 500, 600, []ChunkRef{ref(0, 1000), ref(200, 1000)}},
 		{"contiguous tail", gaps, 105, 106, []ChunkRef{ref(0, 1000), ref(100, 110)}},
+		{"not contiguous, last ends at from", gaps2, 500, 600, []ChunkRef{ref(0, 1000), ref(200, 500)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := collect(t, tc.r, nil, tc.from, tc.through)
