@@ -1,7 +1,9 @@
 package chunk
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math"
 	"testing"
 
@@ -123,5 +125,40 @@ func TestChecksum(t *testing.T) {
 	c, _ := Decode(encodeEntries(t, Config{}, in))
 	if a.Checksum() == c.Checksum() {
 		t.Errorf("a changed line keeps the checksum %#x", a.Checksum())
+	}
+}
+
+// TestLayout pins the documented byte layout (docs/format/chunk.md).
+func TestLayout(t *testing.T) {
+	var pb payloadBuilder
+	pb.reset()
+	pb.add(1000, []byte("GET /"), level("info"))
+	want := "\x02\x0edetected_level\x04info\x00\x05GET /\x01\x00\x01"
+	if got := string(pb.finish()); got != want {
+		t.Errorf("payload %q, want %q", got, want)
+	}
+
+	b := encodeEntries(t, Config{}, []entry{{TS: 1000, Line: "GET /", SM: level("info")}})
+	if got := string(b[:6]); got != "\xd5SKC\x01\x01" {
+		t.Errorf("header %q", got)
+	}
+	c, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.blocks[0]
+	idx := b[6+m.length : len(b)-8]
+	// 1 block; mint 1000 (zig-zag varint 2000); maxt−mint 0; 1 entry;
+	// 5 line bytes; payload and compressed lengths; CRC; no extensions.
+	wantIdx := []byte{1, 0xd0, 0x0f, 0, 1, 5, byte(len(want)), byte(m.length)}
+	wantIdx = binary.BigEndian.AppendUint32(wantIdx, crc32.Checksum(b[6:6+m.length], castagnoli))
+	wantIdx = append(wantIdx, 0, 0)
+	if string(idx) != string(wantIdx) {
+		t.Errorf("index % x, want % x", idx, wantIdx)
+	}
+	trailer := binary.BigEndian.AppendUint32(nil, uint32(len(idx)))
+	trailer = binary.BigEndian.AppendUint32(trailer, crc32.Update(crc32.Checksum(b[:6], castagnoli), castagnoli, idx))
+	if got := b[len(b)-8:]; string(got) != string(trailer) {
+		t.Errorf("trailer % x, want % x", got, trailer)
 	}
 }
