@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
 
 // Defaults of Loki's query parameters.
@@ -273,34 +274,23 @@ func (a *API) checkQueryLength(start, end int64) error {
 	return badRequest(fmt.Sprintf("the query time range exceeds the limit (query length: %s, limit: %s)", length, a.cfg.MaxQueryLength))
 }
 
-// checkEntriesLimit enforces MaxEntriesLimitPerQuery on a log query's limit.
-func (a *API) checkEntriesLimit(limit uint32) error {
-	if a.cfg.MaxEntriesLimitPerQuery > 0 && int64(limit) > int64(a.cfg.MaxEntriesLimitPerQuery) {
-		return badRequest(fmt.Sprintf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)",
-			limit, a.cfg.MaxEntriesLimitPerQuery))
+// checkEntriesLimit enforces MaxEntriesLimitPerQuery on the limit of a
+// log query; Loki does not apply it to metric queries. The query is parsed
+// only when the limit is exceeded, and a query that does not parse gets its
+// parse error, which Loki reports first.
+func (a *API) checkEntriesLimit(query string, limit uint32) error {
+	if a.cfg.MaxEntriesLimitPerQuery <= 0 || int64(limit) <= int64(a.cfg.MaxEntriesLimitPerQuery) {
+		return nil
 	}
-	return nil
-}
-
-// isLogQuery reports whether query is a log query (its result is streams)
-// rather than a metric query, without parsing it: after white space,
-// '#' comments and opening parentheses, a log query starts with its stream
-// selector '{' and a metric query never does (it starts with a function,
-// aggregation, number or sign). Loki applies the entries limit to log
-// queries only.
-func isLogQuery(query string) bool {
-	for i := 0; i < len(query); i++ {
-		switch c := query[i]; c {
-		case ' ', '\t', '\n', '\r', '(':
-		case '#':
-			for i < len(query) && query[i] != '\n' {
-				i++
-			}
-		default:
-			return c == '{'
-		}
+	expr, err := syntax.ParseExpr(query)
+	if err != nil {
+		return err
 	}
-	return false
+	if _, ok := expr.(syntax.LogSelectorExpr); !ok {
+		return nil
+	}
+	return badRequest(fmt.Sprintf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)",
+		limit, a.cfg.MaxEntriesLimitPerQuery))
 }
 
 // thousands formats n with comma separators, as Loki's "11,000" message.

@@ -227,11 +227,28 @@ func TestParseInstantParams(t *testing.T) {
 
 func TestQueryLimits(t *testing.T) {
 	a := newFixture(t, nil).api
-	if err := a.checkEntriesLimit(5000); err != nil {
-		t.Errorf("limit 5000: %v", err)
-	}
-	if err := a.checkEntriesLimit(100000); err == nil || err.Error() != sampleBody(t, "query-limit-too-big") {
-		t.Errorf("limit 100000: %v", err)
+	for _, tc := range []struct {
+		query   string
+		limit   uint32
+		wantErr string
+	}{
+		{`{a="b"}`, 5000, ""},
+		{`{a="b"} |= "x"`, 100000, sampleBody(t, "query-limit-too-big")},
+		{`({a="b"} | json)`, 5001, "max entries limit per query exceeded, limit > max_entries_limit_per_query (5001 > 5000)"},
+		{`count_over_time({a="b"}[5m])`, 100000, ""}, // metric queries have no entries limit
+		{`sum(rate({a="b"}[1m])) > 2`, 100000, ""},
+		{`{a="b"`, 100000, "parse error at line 1, col 7: syntax error: unexpected $end, expecting } or ,"},
+		{`{a="b"`, 100, ""}, // within the limit the engine reports the parse error
+	} {
+		err := a.checkEntriesLimit(tc.query, tc.limit)
+		if (err == nil) != (tc.wantErr == "") || (err != nil && err.Error() != tc.wantErr) {
+			t.Errorf("checkEntriesLimit(%q, %d) = %v, want %q", tc.query, tc.limit, err, tc.wantErr)
+		}
+		if err != nil {
+			if status, _ := statusAndMessage(err); status != http.StatusBadRequest {
+				t.Errorf("checkEntriesLimit(%q, %d): status %d", tc.query, tc.limit, status)
+			}
+		}
 	}
 	if err := a.checkQueryLength(0, int64(721*time.Hour)); err != nil {
 		t.Errorf("721h: %v", err)
@@ -250,32 +267,8 @@ func TestQueryLimits(t *testing.T) {
 	if err := unlimited.checkQueryLength(math.MinInt64, math.MaxInt64); err != nil {
 		t.Errorf("disabled length limit: %v", err)
 	}
-	if err := unlimited.checkEntriesLimit(math.MaxUint32); err != nil {
+	if err := unlimited.checkEntriesLimit(`{a="b"}`, math.MaxUint32); err != nil {
 		t.Errorf("disabled entries limit: %v", err)
-	}
-}
-
-func TestIsLogQuery(t *testing.T) {
-	for _, tc := range []struct {
-		q    string
-		want bool
-	}{
-		{`{app="web"}`, true},
-		{` {app="web"} |= "x"`, true},
-		{`({app="web"} | json)`, true},
-		{"# comment\n{app=\"web\"}", true},
-		{`count_over_time({app="web"}[5m])`, false},
-		{`sum by (level) (rate({app="web"}[1m]))`, false},
-		{`(sum(rate({a="b"}[1m])))`, false},
-		{`vector(1)+vector(1)`, false},
-		{`-1`, false},
-		{`1`, false},
-		{``, false},
-		{"# only a comment", false},
-	} {
-		if got := isLogQuery(tc.q); got != tc.want {
-			t.Errorf("isLogQuery(%q) = %v, want %v", tc.q, got, tc.want)
-		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
+	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
 
 const (
@@ -27,11 +28,9 @@ func (a *API) queryRange(w http.ResponseWriter, r *http.Request, tenant string) 
 		writeError(w, err)
 		return
 	}
-	if isLogQuery(p.query) {
-		if err := a.checkEntriesLimit(p.limit); err != nil {
-			writeError(w, err)
-			return
-		}
+	if err := a.checkEntriesLimit(p.query, p.limit); err != nil {
+		writeError(w, err)
+		return
 	}
 	if err := a.checkQueryLength(p.start, p.end); err != nil {
 		writeError(w, err)
@@ -169,10 +168,18 @@ func (a *API) series(w http.ResponseWriter, r *http.Request, tenant string) {
 		writeError(w, err)
 		return
 	}
+	groups := parseSeriesGroups(r)
+	// Like Loki, refuse a selector that does not parse before doing any work.
+	for _, g := range groups {
+		if _, err := syntax.ParseMatchers(g, true); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	series, err := a.deps.Metadata.Series(r.Context(), tenant, logproto.SeriesRequest{
 		Start:  start,
 		End:    end,
-		Groups: parseSeriesGroups(r),
+		Groups: groups,
 	})
 	if err != nil {
 		a.logFailure(r, tenant, err)

@@ -373,6 +373,10 @@ func TestMetadataRoutes(t *testing.T) {
 		if g := f.meta.seriesReq[1].Groups; g != nil {
 			t.Errorf("{} should mean no filter, got %q", g)
 		}
+		checkLokiError(t, f.request(http.MethodGet, "/loki/api/v1/series?match[]=job", nil).Result(), "series-bad-match")
+		if len(f.meta.seriesReq) != 2 {
+			t.Error("a selector that does not parse reached Metadata")
+		}
 	})
 	t.Run("index stats", func(t *testing.T) {
 		f := newFixture(t, nil)
@@ -406,7 +410,7 @@ func TestMetadataRoutes(t *testing.T) {
 	t.Run("errors", func(t *testing.T) {
 		f := newFixture(t, nil)
 		f.meta.err = fmt.Errorf("%w: parse error at line 1, col 1: syntax error: unexpected IDENTIFIER", logql.ErrBadRequest)
-		for _, target := range []string{"/loki/api/v1/labels", "/loki/api/v1/series?match=x", "/loki/api/v1/index/stats?query=x"} {
+		for _, target := range []string{"/loki/api/v1/labels", "/loki/api/v1/series?match=%7Ba%3D%22b%22%7D", "/loki/api/v1/index/stats?query=x"} {
 			if w := f.request(http.MethodGet, target, nil); w.Code != 400 || !strings.Contains(w.Body.String(), "unexpected IDENTIFIER") {
 				t.Errorf("%s: %d %q", target, w.Code, w.Body.String())
 			}
