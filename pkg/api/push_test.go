@@ -250,3 +250,54 @@ func TestReadAllLimited(t *testing.T) {
 		})
 	}
 }
+
+// Concurrent pushes and queries share the buffer and reader pools; each
+// must see only its own bytes (run with -race).
+func TestConcurrentRequests(t *testing.T) {
+	f := newFixture(t, nil)
+	f.meta.labels = []string{"app", "job"}
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				line := fmt.Sprintf("goroutine %d push %d %s", g, i, strings.Repeat("x", i*97))
+				body := fmt.Sprintf(`{"streams":[{"stream":{"g":"%d"},"values":[["%d",%q]]}]}`, g, i+1, line)
+				headers := []string{"Content-Type: application/json"}
+				if i%2 == 1 {
+					body = gzipped(t, body)
+					headers = append(headers, "Content-Encoding: gzip")
+				}
+				if w := f.request(http.MethodPost, "/loki/api/v1/push", strings.NewReader(body), headers...); w.Code != 204 {
+					errs <- fmt.Sprintf("push: %d %q", w.Code, w.Body.String())
+					return
+				}
+				if w := f.request(http.MethodGet, "/loki/api/v1/labels", nil); w.Body.String() != "{\"status\":\"success\",\"data\":[\"app\",\"job\"]}\n" {
+					errs <- fmt.Sprintf("labels: %q", w.Body.String())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	for i, r := range f.pusher.reqs {
+		s := r.Streams[0]
+		var g, n int
+		if _, err := fmt.Sscanf(s.Entries[0].Line, "goroutine %d push %d", &g, &n); err != nil {
+			t.Fatalf("push %d: line %q", i, truncate(s.Entries[0].Line, 40))
+		}
+		if s.Labels != fmt.Sprintf(`{g="%d"}`, g) || s.Entries[0].Timestamp != int64(n+1) ||
+			s.Entries[0].Line != fmt.Sprintf("goroutine %d push %d %s", g, n, strings.Repeat("x", n*97)) {
+			t.Errorf("push %d mixed up: %s %d %q", i, s.Labels, s.Entries[0].Timestamp, truncate(s.Entries[0].Line, 40))
+		}
+	}
+	if len(f.pusher.reqs) != 200 {
+		t.Errorf("%d pushes arrived, want 200", len(f.pusher.reqs))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
@@ -69,11 +70,16 @@ func (a *API) queryInstant(w http.ResponseWriter, r *http.Request, tenant string
 }
 
 func (a *API) runQuery(w http.ResponseWriter, r *http.Request, tenant string, p logql.Params) {
+	began := time.Now()
 	res, err := a.deps.Engine.Query(r.Context(), tenant, p)
 	if err != nil {
 		a.logFailure(r, tenant, err)
 		writeError(w, err)
 		return
+	}
+	if res.Stats.ExecTimeSeconds == 0 {
+		// The engine did not time itself: report the time it took here.
+		res.Stats.ExecTimeSeconds = time.Since(began).Seconds()
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)

@@ -196,6 +196,23 @@ func TestQueryErrorsMapToStatus(t *testing.T) {
 	}
 }
 
+func TestQueryStatsFromEngine(t *testing.T) {
+	f := newFixture(t, nil)
+	f.engine.res = logql.Result{Type: logql.ValueVector, Stats: logql.Stats{ExecTimeSeconds: 0.25, TotalBytesProcessed: 100}}
+	body := checkJSONResponse(t, f.request(http.MethodGet, "/loki/api/v1/query?query=vector(1)", nil), http.StatusOK)
+	var resp struct {
+		Data struct {
+			Stats struct {
+				Summary map[string]float64 `json:"summary"`
+			} `json:"stats"`
+		} `json:"data"`
+	}
+	mustUnmarshal(t, body, &resp)
+	if s := resp.Data.Stats.Summary; s["execTime"] != 0.25 || s["totalBytesProcessed"] != 100 || s["bytesProcessedPerSecond"] != 400 {
+		t.Errorf("summary %v", s)
+	}
+}
+
 func TestQueryCategorizeLabelsHeader(t *testing.T) {
 	f := newFixture(t, nil)
 	f.engine.res = logql.Result{Type: logql.ValueStreams, Streams: []logql.Stream{{
@@ -245,7 +262,7 @@ func TestGzipResponses(t *testing.T) {
 	big := strings.Repeat("x", 2000)
 	f.engine.res = logql.Result{Type: logql.ValueStreams, Streams: []logql.Stream{{
 		Labels: labels.FromStrings("app", "web"), Entries: []logproto.Entry{entry(1, big)},
-	}}}
+	}}, Stats: logql.Stats{ExecTimeSeconds: 0.1}} // timed by the engine: identical bodies
 	target := "/loki/api/v1/query_range?query=%7Bapp%3D%22web%22%7D"
 
 	plain := f.request(http.MethodGet, target, nil)
