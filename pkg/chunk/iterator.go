@@ -69,7 +69,7 @@ type mergeIter struct {
 	pending []source // not opened yet, in opening order
 	heap    []*cursor
 	cur     *cursor
-	free    [][]byte // payload buffers of finished cursors
+	free    []*cursor // finished block cursors, to reuse with their buffers
 
 	ts   int64
 	line []byte
@@ -125,23 +125,24 @@ func (it *mergeIter) pop() *cursor {
 }
 
 func (it *mergeIter) open(s *source) *cursor {
-	c := &cursor{rank: s.rank}
 	if s.blk == nil {
+		c := &cursor{rank: s.rank}
 		c.hi.reset(s.head, it.from, it.through, it.forward)
 		c.src = &c.hi
 		return c
 	}
+	var c *cursor
+	if n := len(it.free); n > 0 {
+		c, it.free = it.free[n-1], it.free[:n-1]
+	} else {
+		c = &cursor{}
+	}
+	c.rank = s.rank
 	n := s.blk.meta.payloadLen
-	for i, b := range it.free {
-		if cap(b) >= n {
-			c.buf = b[:n]
-			it.free = append(it.free[:i], it.free[i+1:]...)
-			break
-		}
+	if cap(c.buf) < n {
+		c.buf = make([]byte, n, n+n/8)
 	}
-	if c.buf == nil {
-		c.buf = make([]byte, n)
-	}
+	c.buf = c.buf[:n]
 	if err := it.codec.decode(c.buf, s.blk.data); err != nil {
 		it.err = fmt.Errorf("%w: block at byte %d: %v", ErrCorrupt, s.blk.meta.offset, err)
 		return nil
@@ -149,6 +150,15 @@ func (it *mergeIter) open(s *source) *cursor {
 	c.bi.reset(c.buf, &s.blk.meta, it.from, it.through, it.forward)
 	c.src = &c.bi
 	return c
+}
+
+// due reports whether source s must be opened before the entry at ts is
+// returned: its first entry in iteration order could come before or at ts.
+func (it *mergeIter) due(s *source, ts int64) bool {
+	if it.forward {
+		return s.mint <= ts
+	}
+	return s.maxt >= ts
 }
 
 // advance moves c to its next entry and puts it back into the heap, or
@@ -159,12 +169,17 @@ func (it *mergeIter) advance(c *cursor) {
 		it.push(c)
 		return
 	}
+	it.retire(c)
+}
+
+// retire records c's error, if any, and keeps a block cursor for reuse.
+func (it *mergeIter) retire(c *cursor) {
 	if err := c.src.error(); err != nil {
 		it.err = err
 		return
 	}
-	if c.buf != nil {
-		it.free = append(it.free, c.buf)
+	if c.src == &c.bi {
+		it.free = append(it.free, c)
 	}
 }
 
@@ -174,15 +189,24 @@ func (it *mergeIter) Next() bool {
 	}
 	if c := it.cur; c != nil {
 		it.cur = nil
-		it.advance(c)
+		// Fast path: the only open source that can be next stays current.
+		if len(it.heap) == 0 && c.src.next() {
+			c.ts, it.line, it.sm = c.src.at()
+			if len(it.pending) == 0 || !it.due(&it.pending[0], c.ts) {
+				it.cur, it.ts = c, c.ts
+				return true
+			}
+			it.push(c)
+		} else if len(it.heap) == 0 {
+			it.retire(c)
+		} else {
+			it.advance(c)
+		}
 	}
 	for it.err == nil && len(it.pending) > 0 {
 		s := &it.pending[0]
-		if len(it.heap) > 0 {
-			top := it.heap[0].ts
-			if (it.forward && s.mint > top) || (!it.forward && s.maxt < top) {
-				break
-			}
+		if len(it.heap) > 0 && !it.due(s, it.heap[0].ts) {
+			break
 		}
 		it.pending = it.pending[1:]
 		if c := it.open(s); c != nil {

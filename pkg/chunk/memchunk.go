@@ -155,7 +155,7 @@ func (c *MemChunk) Append(ts int64, line string, sm []logproto.LabelAdapter) (du
 	}
 	c.n++
 	c.lineBytes += len(line)
-	if c.head.size >= c.cfg.BlockSize {
+	for c.head.size >= c.cfg.BlockSize { // more than once only if BlockSize < an entry
 		c.cut()
 	}
 	return false, nil

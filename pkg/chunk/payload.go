@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/skald-logs/skald/pkg/logproto"
 )
@@ -271,6 +272,7 @@ func (it *blockIter) pairs(keep bool) bool {
 
 // collect records the entries in range for backward iteration.
 func (it *blockIter) collect() {
+	it.recs = slices.Grow(it.recs, it.meta.entries)
 	for it.err == nil {
 		rec, ok := it.parse()
 		if !ok || rec.ts > it.through {
