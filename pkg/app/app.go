@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime"
 	"strconv"
@@ -85,8 +86,16 @@ func New(cfg *Config, logger *slog.Logger) (*App, error) {
 		Readiness: readiness{a},
 	}, logger.With("component", "api"), a.reg, a.reg).Handler()
 
+	mux := http.NewServeMux()
+	mux.Handle("/", handler)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+
 	addr := net.JoinHostPort(cfg.Server.HTTPListenAddress, strconv.Itoa(cfg.Server.HTTPListenPort))
-	a.http = &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 30 * time.Second}
+	a.http = &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	return a, nil
 }
 
