@@ -1,8 +1,7 @@
 package logproto
 
 import (
-	"errors"
-	"math"
+	"strconv"
 	"strings"
 )
 
@@ -26,7 +25,8 @@ import (
 // written as they are, so an invalid name fails there, as in Loki.
 //
 // As in Loki, unknown keys are ignored, the "streams" key matches in any
-// case, and null streams, null "values" and null entries are skipped.
+// case, and a null body, null streams, null "values" and null entries are
+// skipped.
 // Skald is stricter in two places: an entry must have 2 or 3 elements, and
 // nothing but white space may follow the top-level object.
 //
@@ -53,6 +53,9 @@ type jsonPushDecoder struct {
 }
 
 func (d *jsonPushDecoder) push(streams []Stream) ([]Stream, error) {
+	if d.null() {
+		return streams, d.end()
+	}
 	empty, err := d.beginObject(noPath, "a JSON object")
 	for more := !empty; more && err == nil; {
 		var k string
@@ -203,7 +206,7 @@ func (d *jsonPushDecoder) entry(p jsonPath, e *Entry) error {
 	if err != nil {
 		return err
 	}
-	if e.Timestamp, err = parseNanos(ts); err != nil {
+	if e.Timestamp, err = strconv.ParseInt(ts, 10, 64); err != nil {
 		d.i = start
 		return d.fail(p, "timestamp %q is not an integer number of nanoseconds", ts)
 	}
@@ -256,32 +259,3 @@ func (d *jsonScanner) metadataObject(p jsonPath, a *pairArena) error {
 	}
 	return err
 }
-
-// parseNanos parses a decimal int64 with an optional minus sign.
-func parseNanos(s string) (int64, error) {
-	neg := strings.HasPrefix(s, "-")
-	digits := s
-	if neg {
-		digits = s[1:]
-	}
-	if digits == "" {
-		return 0, errNotInteger
-	}
-	var n uint64
-	for i := 0; i < len(digits); i++ {
-		c := digits[i]
-		if !isDigit(c) || n > (math.MaxUint64-9)/10 {
-			return 0, errNotInteger
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	switch {
-	case !neg && n <= math.MaxInt64:
-		return int64(n), nil
-	case neg && n <= 1<<63:
-		return int64(-n), nil
-	}
-	return 0, errNotInteger
-}
-
-var errNotInteger = errors.New("not an integer")

@@ -40,6 +40,9 @@ type jsonLegacyDecoder struct {
 }
 
 func (d *jsonLegacyDecoder) push(streams []Stream) ([]Stream, error) {
+	if d.null() {
+		return streams, d.end()
+	}
 	empty, err := d.beginObject(noPath, "a JSON object")
 	for more := !empty; more && err == nil; {
 		var k string

@@ -3,6 +3,7 @@ package logproto
 import (
 	"fmt"
 	"math"
+	"strings"
 	"unsafe"
 
 	"github.com/golang/snappy"
@@ -89,7 +90,7 @@ func unmarshalPush(b []byte, s string, req *PushRequest) error {
 func (d *protoDecoder) push(streams []Stream) ([]Stream, error) {
 	b := d.b
 	for off := 0; off < len(b); {
-		num, typ, n := protowire.ConsumeTag(b[off:])
+		num, typ, n := consumeTag(b[off:])
 		if n < 0 {
 			return nil, d.errorf(off, loc{si: -1}, n)
 		}
@@ -103,7 +104,7 @@ func (d *protoDecoder) push(streams []Stream) ([]Stream, error) {
 			continue
 		}
 		si := len(streams)
-		start, end, err := d.consumeBytes(off, loc{si: si, ei: -1})
+		start, end, err := d.consumeBytes(off, len(b), loc{si: si, ei: -1})
 		if err != nil {
 			return nil, err
 		}
@@ -138,19 +139,48 @@ func (l loc) String() string {
 	return s + l.field + ")"
 }
 
-// consumeBytes reads the length-delimited value at off and returns its
-// bounds.
-func (d *protoDecoder) consumeBytes(off int, l loc) (start, end int, err error) {
-	v, n := protowire.ConsumeBytes(d.b[off:])
-	if n < 0 {
-		return 0, 0, d.errorf(off, l, n)
+// consumeTag is protowire.ConsumeTag refusing field numbers above
+// protowire.MaxValidNumber, which only MessageSets use.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	if len(b) > 0 && b[0] < 0x80 && b[0] >= 8 { // one byte, field number > 0
+		return protowire.Number(b[0] >> 3), protowire.Type(b[0] & 7), 1
 	}
-	end = off + n
-	return end - len(v), end, nil
+	num, typ, n := protowire.ConsumeTag(b)
+	if n >= 0 && num > protowire.MaxValidNumber {
+		_, _, code := protowire.ConsumeTag([]byte{0}) // protowire's "invalid field number"
+		return 0, 0, code
+	}
+	return num, typ, n
+}
+
+// consumeBytes reads the length-delimited value at off, which must end by
+// limit, and returns its bounds.
+func (d *protoDecoder) consumeBytes(off, limit int, l loc) (start, end int, err error) {
+	b := d.b[off:limit]
+	var size uint64
+	var n int
+	switch {
+	case len(b) > 0 && b[0] < 0x80:
+		size, n = uint64(b[0]), 1
+	case len(b) > 1 && b[1] < 0x80:
+		size, n = uint64(b[0]&0x7f)|uint64(b[1])<<7, 2
+	default:
+		if size, n = protowire.ConsumeVarint(b); n < 0 {
+			return 0, 0, d.errorf(off, l, n)
+		}
+	}
+	if size > uint64(len(b)-n) {
+		_, code := protowire.ConsumeBytes(b) // protowire's "unexpected EOF"
+		return 0, 0, d.errorf(off, l, code)
+	}
+	start = off + n
+	return start, start + int(size), nil
 }
 
 func (d *protoDecoder) errorf(off int, l loc, code int) error {
-	return malformedf("invalid push protobuf at offset %d%s: %v", off, l, protowire.ParseError(code))
+	// protobuf-go writes "proto:" and a space or a no-break space.
+	msg := strings.TrimLeft(strings.TrimPrefix(protowire.ParseError(code).Error(), "proto:"), " \u00a0")
+	return malformedf("invalid push protobuf at offset %d%s: %s", off, l, msg)
 }
 
 // stream decodes the StreamAdapter in b[start:end] into st, reusing the
@@ -162,21 +192,21 @@ func (d *protoDecoder) stream(start, end, si int, st *Stream) error {
 	}
 	*st = Stream{}
 	for off := start; off < end; {
-		num, typ, n := protowire.ConsumeTag(d.b[off:end])
+		num, typ, n := consumeTag(d.b[off:end])
 		if n < 0 {
 			return d.errorf(off, loc{si: si, ei: -1}, n)
 		}
 		off += n
 		switch {
 		case num == fieldStreamLabels && typ == protowire.BytesType:
-			s, e, err := d.consumeBytes(off, loc{si, -1, ".labels"})
+			s, e, err := d.consumeBytes(off, end, loc{si, -1, ".labels"})
 			if err != nil {
 				return err
 			}
 			st.Labels = d.s[s:e]
 			off = e
 		case num == fieldStreamEntries && typ == protowire.BytesType:
-			s, e, err := d.consumeBytes(off, loc{si, len(entries), ""})
+			s, e, err := d.consumeBytes(off, end, loc{si, len(entries), ""})
 			if err != nil {
 				return err
 			}
@@ -210,7 +240,7 @@ func (d *protoDecoder) stream(start, end, si int, st *Stream) error {
 func countEntries(b []byte) int {
 	n := 0
 	for len(b) > 0 {
-		num, typ, m := protowire.ConsumeTag(b)
+		num, typ, m := consumeTag(b)
 		if m < 0 {
 			break
 		}
@@ -231,7 +261,7 @@ func (d *protoDecoder) entry(start, end, si, ei int, e *Entry) error {
 	var nsec int32
 	here := loc{si, ei, ""}
 	for off := start; off < end; {
-		num, typ, n := protowire.ConsumeTag(d.b[off:end])
+		num, typ, n := consumeTag(d.b[off:end])
 		if n < 0 {
 			return d.errorf(off, here, n)
 		}
@@ -244,7 +274,7 @@ func (d *protoDecoder) entry(start, end, si, ei int, e *Entry) error {
 			off += m
 			continue
 		}
-		s, e2, err := d.consumeBytes(off, here)
+		s, e2, err := d.consumeBytes(off, end, here)
 		if err != nil {
 			return err
 		}
@@ -284,7 +314,7 @@ func (d *protoDecoder) entry(start, end, si, ei int, e *Entry) error {
 // sec and nsec.
 func (d *protoDecoder) timestamp(start, end int, sec *int64, nsec *int32, path loc) error {
 	for off := start; off < end; {
-		num, typ, n := protowire.ConsumeTag(d.b[off:end])
+		num, typ, n := consumeTag(d.b[off:end])
 		if n < 0 {
 			return d.errorf(off, path, n)
 		}
@@ -313,13 +343,13 @@ func (d *protoDecoder) timestamp(start, end int, sec *int64, nsec *int32, path l
 
 func (d *protoDecoder) labelPair(start, end int, path loc) (name, value string, err error) {
 	for off := start; off < end; {
-		num, typ, n := protowire.ConsumeTag(d.b[off:end])
+		num, typ, n := consumeTag(d.b[off:end])
 		if n < 0 {
 			return "", "", d.errorf(off, path, n)
 		}
 		off += n
 		if typ == protowire.BytesType && (num == fieldLabelName || num == fieldLabelValue) {
-			s, e, err := d.consumeBytes(off, path)
+			s, e, err := d.consumeBytes(off, end, path)
 			if err != nil {
 				return "", "", err
 			}

@@ -37,7 +37,10 @@ var noPath = jsonPath{si: -1, ei: -1}
 
 func (p jsonPath) String() string {
 	if p.si < 0 {
-		return ""
+		if p.tail == "" {
+			return ""
+		}
+		return p.tail + ": "
 	}
 	s := fmt.Sprintf("streams[%d]", p.si)
 	if p.ei >= 0 {
@@ -199,20 +202,22 @@ func (d *jsonScanner) str(p jsonPath) (string, error) {
 		d.i = start + n + 1
 		return d.s[start : start+n], nil
 	}
-	// Find the real end, skipping escaped characters.
-	end := start
+	// The quote found may be escaped: it ends the string only after an
+	// even number of backslashes.
+	end := start + n
 	for {
-		if end >= len(d.s) {
-			return "", d.fail(p, "unterminated string")
+		k := end - 1
+		for k >= start && d.s[k] == '\\' {
+			k--
 		}
-		c := d.s[end]
-		if c == '"' {
+		if (end-1-k)%2 == 0 {
 			break
 		}
-		if c == '\\' {
-			end++
+		next := strings.IndexByte(d.s[end+1:], '"')
+		if next < 0 {
+			return "", d.fail(p, "unterminated string")
 		}
-		end++
+		end += 1 + next
 	}
 	v, err := d.unescape(p, d.s[start:end])
 	if err != nil {
