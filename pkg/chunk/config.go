@@ -54,7 +54,7 @@ func DefaultConfig() Config {
 // Validate reports a config that NewMemChunk cannot honour.
 func (c Config) Validate() error {
 	if c.BlockSize < 0 || c.BlockSize > MaxBlockSize {
-		return fmt.Errorf("%w: block size %d not in [1, %d]", ErrInvalidConfig, c.BlockSize, MaxBlockSize)
+		return fmt.Errorf("%w: block size %d out of range (0 for the default, at most %d)", ErrInvalidConfig, c.BlockSize, MaxBlockSize)
 	}
 	if c.TargetSize < 0 {
 		return fmt.Errorf("%w: negative target size %d", ErrInvalidConfig, c.TargetSize)
