@@ -17,48 +17,74 @@ type Pipeline interface {
 type StreamPipeline interface {
 	// Process runs the stages over one entry and reports whether it is kept,
 	// with the (possibly rewritten) line and the entry's result labels. The
-	// returned line and labels are valid until the next call.
+	// returned line and labels are valid until the next call; Process never
+	// modifies line or sm.
 	Process(ts int64, line []byte, sm []logproto.LabelAdapter) ([]byte, *LabelsResult, bool)
 }
 
-// LabelsResult is the label side of a processed entry: the stream's labels
-// after the pipeline, and the entry's structured metadata and parsed labels.
-type LabelsResult struct {
-	Stream             labels.Labels
-	Hash               uint64 // identifies Stream
-	StructuredMetadata []logproto.LabelAdapter
-	Parsed             []logproto.LabelAdapter
+// stage is one step of a stream pipeline. A stage never modifies the line
+// it is given: it returns it, a part of it or a buffer of its own, valid
+// until its next call.
+type stage interface {
+	process(ts int64, line []byte, b *builder) ([]byte, bool)
 }
 
-// filterPipeline is a pipeline made of line filters only: labels pass through
-// unchanged.
-type filterPipeline struct {
-	filter Filterer // nil keeps every line
+// stageMaker returns the stage instance for one stream: a new one for
+// stages that keep buffers or per-stream state, a shared one otherwise.
+type stageMaker func() stage
+
+// pipeline runs line filters that come first on the raw line, before any
+// label work, then the other stages in order.
+type pipeline struct {
+	head   Filterer // nil keeps every line
+	stages []stageMaker
 	hash   func(labels.Labels) uint64
 }
 
 // NewFilterPipeline returns a pipeline that keeps the lines filter keeps (all
-// lines when filter is nil) and changes nothing else. hash gives the identity
+// lines when filter is nil) and changes no label. hash gives the identity
 // of a stream's labels.
 func NewFilterPipeline(filter Filterer, hash func(labels.Labels) uint64) Pipeline {
-	return &filterPipeline{filter: filter, hash: hash}
+	return &pipeline{head: filter, hash: hash}
 }
 
-func (p *filterPipeline) ForStream(lbls labels.Labels) StreamPipeline {
-	return &filterStreamPipeline{filter: p.filter, res: LabelsResult{Stream: lbls, Hash: p.hash(lbls)}}
+func (p *pipeline) ForStream(lbls labels.Labels) StreamPipeline {
+	sp := &streamPipeline{head: p.head, b: newBuilder(lbls, p.hash)}
+	if len(p.stages) > 0 {
+		sp.stages = make([]stage, len(p.stages))
+		for i, m := range p.stages {
+			sp.stages[i] = m()
+		}
+	}
+	return sp
 }
 
-type filterStreamPipeline struct {
-	filter Filterer
-	res    LabelsResult
+type streamPipeline struct {
+	head   Filterer
+	stages []stage
+	b      *builder
 }
 
-func (p *filterStreamPipeline) Process(_ int64, line []byte, sm []logproto.LabelAdapter) ([]byte, *LabelsResult, bool) {
-	if p.filter != nil && !p.filter.Filter(line) {
+func (p *streamPipeline) Process(ts int64, line []byte, sm []logproto.LabelAdapter) ([]byte, *LabelsResult, bool) {
+	if p.head != nil && !p.head.Filter(line) {
 		return nil, nil, false
 	}
-	p.res.StructuredMetadata = sm
-	return line, &p.res, true
+	p.b.reset(sm)
+	var ok bool
+	for _, s := range p.stages {
+		if line, ok = s.process(ts, line, p.b); !ok {
+			return nil, nil, false
+		}
+	}
+	return line, p.b.result(), true
+}
+
+// filterStage is a line filter inside the pipeline: it sees the line as the
+// stages before it left it.
+type filterStage struct{ f Filterer }
+
+func (s filterStage) process(_ int64, line []byte, _ *builder) ([]byte, bool) {
+	return line, s.f.Filter(line)
 }
 
 // RawIterator is what chunks yield: entries whose line and metadata are only
@@ -118,15 +144,6 @@ func (it *entryIterator) Next() bool {
 		return true
 	}
 	return false
-}
-
-func cloneLabels(ls []logproto.LabelAdapter) []logproto.LabelAdapter {
-	if len(ls) == 0 {
-		return nil
-	}
-	out := make([]logproto.LabelAdapter, len(ls))
-	copy(out, ls)
-	return out
 }
 
 func (it *entryIterator) At() logproto.Entry    { return it.cur }

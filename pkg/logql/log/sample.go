@@ -1,0 +1,343 @@
+package log
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql/syntax"
+)
+
+// SampleExtractor turns log entries into the samples of a metric query:
+// a value per entry (1, the line's length, or an unwrapped label) and the
+// labels of the series it belongs to. It is compiled once per query and is
+// safe for concurrent use; the StreamSampleExtractors it returns are not.
+type SampleExtractor interface {
+	ForStream(lbls labels.Labels) StreamSampleExtractor
+}
+
+// StreamSampleExtractor extracts the samples of one stream.
+type StreamSampleExtractor interface {
+	// Process runs the pipeline over one entry and returns its sample
+	// value and series; ok is false when the entry yields no sample. It
+	// never modifies line or sm, and keeps no reference to them. The
+	// series is shared and must not be modified; it stays valid.
+	Process(ts int64, line []byte, sm []logproto.LabelAdapter) (v float64, s *Series, ok bool)
+}
+
+// Series identifies the series of a sample.
+type Series struct {
+	Labels labels.Labels
+	Hash   uint64 // HashLabels of Labels
+}
+
+// valueKind is what a sample's value is made of.
+type valueKind uint8
+
+const (
+	valueCount  valueKind = iota // 1 per entry
+	valueBytes                   // the length of the line after the pipeline
+	valueUnwrap                  // an unwrapped label, converted
+)
+
+// PushesGrouping reports whether v, a vector aggregation over a range
+// aggregation, lets the extractor group samples by v's grouping instead of
+// keeping every label (Loki does the same): only sum, over a range
+// aggregation without grouping of its own whose result sums.
+func PushesGrouping(v *syntax.VectorAggregationExpr) (*syntax.RangeAggregationExpr, bool) {
+	r, ok := v.Left.(*syntax.RangeAggregationExpr)
+	if !ok || v.Op != syntax.OpTypeSum || r.Grouping != nil {
+		return nil, false
+	}
+	switch r.Op {
+	case syntax.OpRangeTypeBytes, syntax.OpRangeTypeBytesRate, syntax.OpRangeTypeSum,
+		syntax.OpRangeTypeRate, syntax.OpRangeTypeCount:
+		return r, true
+	}
+	return nil, false
+}
+
+// sampleExtractor is the compiled SampleExtractor.
+type sampleExtractor struct {
+	pipeline Pipeline
+	kind     valueKind
+	unwrap   string
+	conv     sampleConverter
+	post     sampleLabelFilter // nil without filters after unwrap
+	groups   []string          // sorted
+	without  bool
+	noLabels bool // every sample goes to the series without labels
+	// dropErrors: the series keep no label and no stage reads labels, so
+	// Loki never runs the parsers (its parser hints say nothing is
+	// needed) and their errors cannot fail the query. Samples that carry
+	// __error__ then go to the series without labels like the others.
+	dropErrors bool
+}
+
+// NewSampleExtractor compiles the sample side of e: a
+// *syntax.RangeAggregationExpr, or a *syntax.VectorAggregationExpr for
+// which PushesGrouping holds (the vector's grouping then groups the
+// samples). hash gives the identity of a stream's labels, as for
+// NewPipeline.
+//
+// Series labels are, as in Loki: all labels of the entry (stream labels,
+// structured metadata, parsed labels) without grouping; the grouped labels
+// with `by`/`without`; none for absent_over_time and a grouping `by ()`;
+// an unwrapped label is left out unless grouped by. A sample whose labels
+// carry __error__ keeps all its labels, so that the engine can report it.
+func NewSampleExtractor(e syntax.SampleExpr, hash func(labels.Labels) uint64) (SampleExtractor, error) {
+	var (
+		r        *syntax.RangeAggregationExpr
+		grouping *syntax.Grouping
+	)
+	switch e := e.(type) {
+	case *syntax.RangeAggregationExpr:
+		r, grouping = e, e.Grouping
+	case *syntax.VectorAggregationExpr:
+		var ok bool
+		if r, ok = PushesGrouping(e); !ok {
+			return nil, fmt.Errorf("%w: no sample extractor for %q", ErrUnsupported, e.String())
+		}
+		grouping = e.Grouping
+		if grouping == nil {
+			grouping = &syntax.Grouping{} // sum(…) is sum by ()
+		}
+	default:
+		return nil, fmt.Errorf("%w: no sample extractor for %q", ErrUnsupported, e.String())
+	}
+	p, err := NewPipeline(r.Selector(), hash)
+	if err != nil {
+		return nil, err
+	}
+	x := &sampleExtractor{pipeline: p}
+	if grouping != nil {
+		x.groups = slices.Clone(grouping.Groups)
+		x.without = grouping.Without
+		x.noLabels = !grouping.Without && len(grouping.Groups) == 0
+	}
+	if r.Op == syntax.OpRangeTypeAbsent {
+		x.noLabels = true
+	}
+	if u := r.Left.Unwrap; u != nil {
+		x.kind, x.unwrap = valueUnwrap, u.Label
+		if x.conv, err = newSampleConverter(u.Conv); err != nil {
+			return nil, err
+		}
+		for _, f := range u.PostFilters {
+			lf, err := compileSampleLabelFilter(f)
+			if err != nil {
+				return nil, err
+			}
+			if prev := x.post; prev != nil {
+				x.post = func(s *sampleLabels) bool { return prev(s) && lf(s) }
+			} else {
+				x.post = lf
+			}
+		}
+		if len(x.groups) == 0 || x.without {
+			x.without = true
+			x.groups = append(x.groups, u.Label)
+		}
+	} else {
+		switch r.Op {
+		case syntax.OpRangeTypeCount, syntax.OpRangeTypeRate, syntax.OpRangeTypeAbsent:
+			x.kind = valueCount
+		case syntax.OpRangeTypeBytes, syntax.OpRangeTypeBytesRate:
+			x.kind = valueBytes
+		default:
+			return nil, fmt.Errorf("%w: %s needs an unwrapped label", ErrUnsupported, r.Op)
+		}
+		x.dropErrors = x.noLabels && !sampleStagesReadLabels(r.Selector().Stages())
+	}
+	slices.Sort(x.groups)
+	x.groups = slices.Compact(x.groups)
+	return x, nil
+}
+
+func (x *sampleExtractor) ForStream(lbls labels.Labels) StreamSampleExtractor {
+	return &streamSampleExtractor{x: x, sp: x.pipeline.ForStream(lbls), cache: map[uint64][]*cachedSeries{}}
+}
+
+// maxCachedSeries bounds the series one stream extractor remembers; past
+// it the cache starts over (series already returned stay valid).
+const maxCachedSeries = 4096
+
+// cachedSeries is a series with its labels in the form Process compares.
+type cachedSeries struct {
+	ls []labels.Label
+	s  Series
+}
+
+type streamSampleExtractor struct {
+	x  *sampleExtractor
+	sp StreamPipeline
+
+	// Series by hash; byStream keeps the series of a pipeline result
+	// whose labels are its stream labels alone (the fast path).
+	cache    map[uint64][]*cachedSeries
+	byStream map[uint64]*cachedSeries
+	n        int
+	set      sampleLabels
+	out      sampleLabels
+	d        xxhash.Digest
+}
+
+// emptySeries is the series without labels.
+var emptySeries = &Series{Labels: labels.EmptyLabels(), Hash: HashLabels(labels.EmptyLabels())}
+
+func (e *streamSampleExtractor) Process(ts int64, line []byte, sm []logproto.LabelAdapter) (float64, *Series, bool) {
+	out, res, ok := e.sp.Process(ts, line, sm)
+	if !ok {
+		return 0, nil, false
+	}
+	x := e.x
+	var v float64
+	switch x.kind {
+	case valueCount:
+		v = 1
+	case valueBytes:
+		v = float64(len(out))
+	}
+	if x.kind != valueUnwrap && x.post == nil {
+		if x.noLabels && (x.dropErrors || !hasError(res)) {
+			return v, emptySeries, true
+		}
+		if len(x.groups) == 0 && len(res.StructuredMetadata) == 0 && len(res.Parsed) == 0 {
+			return v, e.streamSeries(res), true
+		}
+	}
+	set := &e.set
+	set.fromResult(res)
+	if x.kind == valueUnwrap {
+		s, ok := set.get(x.unwrap)
+		if !ok {
+			return 0, nil, false // entries without the label yield nothing
+		}
+		var err error
+		if v, err = x.conv(s); err != nil {
+			v = 0
+			set.set(syntax.ErrorLabel, sampleExtractionErr)
+			set.set(syntax.ErrorDetailsLabel, err.Error())
+		}
+	}
+	if x.post != nil && !x.post(set) {
+		return 0, nil, false
+	}
+	return v, e.series(e.group(set)), true
+}
+
+// hasError reports whether a pipeline result carries __error__.
+func hasError(r *LabelsResult) bool {
+	for _, l := range r.Parsed {
+		if l.Name == syntax.ErrorLabel && l.Value != "" {
+			return true
+		}
+	}
+	for _, l := range r.StructuredMetadata {
+		if l.Name == syntax.ErrorLabel && l.Value != "" {
+			return true
+		}
+	}
+	return r.Stream.Get(syntax.ErrorLabel) != ""
+}
+
+// group applies the extractor's grouping to the entry's labels.
+func (e *streamSampleExtractor) group(set *sampleLabels) []labels.Label {
+	x := e.x
+	if v, _ := set.get(syntax.ErrorLabel); v != "" && !x.dropErrors {
+		return set.ls // an error keeps every label
+	}
+	if x.noLabels {
+		return nil
+	}
+	if len(x.groups) == 0 {
+		return set.ls
+	}
+	out := e.out.ls[:0]
+	for _, l := range set.ls {
+		_, found := slices.BinarySearch(x.groups, l.Name)
+		if found != x.without {
+			out = append(out, l)
+		}
+	}
+	e.out.ls = out
+	return out
+}
+
+// streamSeries returns the series of a result whose labels are its stream
+// labels.
+func (e *streamSampleExtractor) streamSeries(res *LabelsResult) *Series {
+	if c, ok := e.byStream[res.Hash]; ok && labels.Equal(c.s.Labels, res.Stream) {
+		return &c.s
+	}
+	ls := e.set.ls[:0]
+	res.Stream.Range(func(l labels.Label) { ls = append(ls, l) })
+	e.set.ls = ls
+	s := e.series(ls)
+	if e.byStream == nil || len(e.byStream) >= maxCachedSeries {
+		e.byStream = map[uint64]*cachedSeries{}
+	}
+	e.byStream[res.Hash] = &cachedSeries{s: *s}
+	return s
+}
+
+// series returns the cached series of ls (sorted), creating it with copies
+// of the strings the first time.
+func (e *streamSampleExtractor) series(ls []labels.Label) *Series {
+	if len(ls) == 0 {
+		return emptySeries
+	}
+	h := hashLabelSlice(&e.d, ls)
+	for _, c := range e.cache[h] {
+		if slices.Equal(c.ls, ls) {
+			return &c.s
+		}
+	}
+	if e.n >= maxCachedSeries {
+		clear(e.cache)
+		e.n = 0
+	}
+	kept := make([]labels.Label, len(ls))
+	b := labels.NewScratchBuilder(len(ls))
+	for i, l := range ls {
+		kept[i] = labels.Label{Name: strings.Clone(l.Name), Value: strings.Clone(l.Value)}
+		b.Add(kept[i].Name, kept[i].Value)
+	}
+	c := &cachedSeries{ls: kept, s: Series{Labels: b.Labels(), Hash: h}}
+	e.cache[h] = append(e.cache[h], c)
+	e.n++
+	return &c.s
+}
+
+// labelSep separates names and values in label hashes; it never occurs in
+// valid UTF-8.
+var labelSep = []byte{0xff}
+
+// HashLabels is the hash of a series' labels: XXH64 over name 0xff value
+// 0xff for every label in order (the scheme of the stream fingerprint).
+func HashLabels(lbls labels.Labels) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	lbls.Range(func(l labels.Label) {
+		_, _ = d.WriteString(l.Name)
+		_, _ = d.Write(labelSep)
+		_, _ = d.WriteString(l.Value)
+		_, _ = d.Write(labelSep)
+	})
+	return d.Sum64()
+}
+
+func hashLabelSlice(d *xxhash.Digest, ls []labels.Label) uint64 {
+	d.Reset()
+	for _, l := range ls {
+		_, _ = d.WriteString(l.Name)
+		_, _ = d.Write(labelSep)
+		_, _ = d.WriteString(l.Value)
+		_, _ = d.Write(labelSep)
+	}
+	return d.Sum64()
+}

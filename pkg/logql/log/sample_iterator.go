@@ -1,0 +1,77 @@
+package log
+
+import (
+	"encoding/binary"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/skald-logs/skald/pkg/iter"
+	"github.com/skald-logs/skald/pkg/logproto"
+)
+
+// sampleIterator runs a stream sample extractor over a raw iterator, in the
+// raw iterator's (forward) order. Lines are read where the raw iterator
+// keeps them: nothing is copied for the entries that become samples.
+type sampleIterator struct {
+	raw        RawIterator
+	sx         StreamSampleExtractor
+	streamHash uint64
+	c          *Counters
+	d          xxhash.Digest
+	cur        iter.Sample
+	series     *Series
+}
+
+// NewSampleIterator returns the samples sx extracts from raw, which must
+// yield one stream's entries oldest first. streamHash identifies the
+// stream; it goes into each sample's entry hash, so that replicas of an
+// entry read from several sources are recognised (iter.Sample.Hash). c,
+// when not nil, counts the work.
+func NewSampleIterator(raw RawIterator, sx StreamSampleExtractor, streamHash uint64, c *Counters) iter.SampleIterator {
+	if c == nil {
+		c = &Counters{}
+	}
+	return &sampleIterator{raw: raw, sx: sx, streamHash: streamHash, c: c}
+}
+
+func (it *sampleIterator) Next() bool {
+	for it.raw.Next() {
+		ts, line, sm := it.raw.At()
+		it.c.Lines++
+		it.c.Bytes += int64(len(line))
+		v, s, ok := it.sx.Process(ts, line, sm)
+		if !ok {
+			continue
+		}
+		it.c.PostFilter++
+		it.cur = iter.Sample{Timestamp: ts, Value: v, Hash: EntryHash(&it.d, it.streamHash, line, sm)}
+		it.series = s
+		return true
+	}
+	return false
+}
+
+func (it *sampleIterator) At() iter.Sample       { return it.cur }
+func (it *sampleIterator) Labels() labels.Labels { return it.series.Labels }
+func (it *sampleIterator) StreamHash() uint64    { return it.series.Hash }
+func (it *sampleIterator) Err() error            { return it.raw.Err() }
+func (it *sampleIterator) Close() error          { return it.raw.Close() }
+
+// EntryHash is the identity of an entry of a stream for sample
+// deduplication: XXH64 over the stream hash, the line and the structured
+// metadata. d is scratch state.
+func EntryHash(d *xxhash.Digest, streamHash uint64, line []byte, sm []logproto.LabelAdapter) uint64 {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], streamHash)
+	d.Reset()
+	_, _ = d.Write(b[:])
+	_, _ = d.Write(line)
+	for _, l := range sm {
+		_, _ = d.Write(labelSep)
+		_, _ = d.WriteString(l.Name)
+		_, _ = d.Write(labelSep)
+		_, _ = d.WriteString(l.Value)
+	}
+	return d.Sum64()
+}
