@@ -93,7 +93,7 @@ type Record struct {
 	Flushed []FlushedChunk // Flushed
 	Chunk   ChunkState     // Chunk
 
-	labels []Label   // backing array of Entries' metadata
+	labels []Label  // backing array of Entries' metadata
 	spans  [][2]int // metadata of each entry: labels[from:to]
 }
 
