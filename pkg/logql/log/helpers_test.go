@@ -138,3 +138,7 @@ func runCases(t *testing.T, cases []stageCase) {
 func kept(line, parsed string) result { return result{keep: true, line: line, parsed: parsed} }
 
 var dropped = result{}
+
+func parseSelector(q string) (syntax.LogSelectorExpr, error) {
+	return syntax.ParseLogSelector(q, true)
+}

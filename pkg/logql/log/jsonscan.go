@@ -12,12 +12,12 @@ import (
 // validated (a number runs to the next delimiter; arrays and objects are
 // skipped by bracket counting) and errors carry that reader's messages.
 var (
-	errJSONMalformedJSON   = errors.New("Malformed JSON error")                                                                 //nolint:staticcheck // Loki's text
-	errJSONMalformedString = errors.New("Value is string, but can't find closing '\"' symbol")                                //nolint:staticcheck // Loki's text
-	errJSONMalformedArray  = errors.New("Value is array, but can't find closing ']' symbol")                                  //nolint:staticcheck // Loki's text
-	errJSONMalformedObject = errors.New("Value looks like object, but can't find closing '}' symbol")                         //nolint:staticcheck // Loki's text
-	errJSONUnknownValue    = errors.New("Unknown value type")                                                                 //nolint:staticcheck // Loki's text
-	errJSONMalformedEscape = errors.New("Encountered an invalid escape sequence in a string")                                 //nolint:staticcheck // Loki's text
+	errJSONMalformedJSON   = errors.New("Malformed JSON error")                                       //nolint:staticcheck // Loki's text
+	errJSONMalformedString = errors.New("Value is string, but can't find closing '\"' symbol")        //nolint:staticcheck // Loki's text
+	errJSONMalformedArray  = errors.New("Value is array, but can't find closing ']' symbol")          //nolint:staticcheck // Loki's text
+	errJSONMalformedObject = errors.New("Value looks like object, but can't find closing '}' symbol") //nolint:staticcheck // Loki's text
+	errJSONUnknownValue    = errors.New("Unknown value type")                                         //nolint:staticcheck // Loki's text
+	errJSONMalformedEscape = errors.New("Encountered an invalid escape sequence in a string")         //nolint:staticcheck // Loki's text
 	errJSONNotObject       = errors.New("expecting json object(6), but it is not")
 )
 

@@ -190,7 +190,6 @@ func (f binaryLabelFilter) filter(b *builder) bool {
 	return l || f.right.filter(b)
 }
 
-
 // ParseBytes parses a byte size as Loki does (go-humanize's ParseBytes):
 // a decimal number, optionally with thousands commas, then an optional
 // unit, case-insensitive: B, kB/K, KiB/Ki, MB/M, MiB/Mi, … up to EB/EiB.

@@ -126,30 +126,30 @@ type streamResult struct {
 // that name. One builder per StreamPipeline; it allocates nothing per entry
 // once its buffers have grown.
 type builder struct {
-	base     []labels.Label // the stream labels, sorted
-	baseIdx  map[string]int
-	baseRes  streamResult
-	hash     func(labels.Labels) uint64
-	deleted  []bool // per stream label
-	streams  map[string]streamResult
-	maskBuf  []byte
-	changed  bool // some stream label is deleted or hidden
-	sm       []entryLabel
-	smBloom  uint64 // bloomBit of every sm name
-	parsed   []entryLabel
-	err      string
-	errDet   string
-	gen      uint64   // entry counter, for keyTable slots
-	owner    *keyTable // when not nil, every parsed label was set through it this entry
-	arena    []byte    // backs values made for this entry
-	smIn     []logproto.LabelAdapter
-	smOut    []logproto.LabelAdapter
-	smSame   bool // smOut would equal smIn
+	base      []labels.Label // the stream labels, sorted
+	baseIdx   map[string]int
+	baseRes   streamResult
+	hash      func(labels.Labels) uint64
+	deleted   []bool // per stream label
+	streams   map[string]streamResult
+	maskBuf   []byte
+	changed   bool // some stream label is deleted or hidden
+	sm        []entryLabel
+	smBloom   uint64 // bloomBit of every sm name
+	parsed    []entryLabel
+	err       string
+	errDet    string
+	gen       uint64    // entry counter, for keyTable slots
+	owner     *keyTable // when not nil, every parsed label was set through it this entry
+	arena     []byte    // backs values made for this entry
+	smIn      []logproto.LabelAdapter
+	smOut     []logproto.LabelAdapter
+	smSame    bool // smOut would equal smIn
 	outBuf    []logproto.LabelAdapter
 	sortedBuf []logproto.LabelAdapter
-	order    []int    // sorted order of parsed, for lastNames
-	lastName []string // names of parsed when order was computed
-	res      LabelsResult
+	order     []int    // sorted order of parsed, for lastNames
+	lastName  []string // names of parsed when order was computed
+	res       LabelsResult
 }
 
 func newBuilder(lbls labels.Labels, hash func(labels.Labels) uint64) *builder {

@@ -8,9 +8,9 @@ import (
 
 // Errors of pattern expressions, with Loki's text.
 var (
-	errPatternNoCapture      = errors.New("at least one capture is required")
-	errPatternNamedCapture   = errors.New("named captures are not allowed")
-	errPatternInvalidExpr    = errors.New("invalid expression")
+	errPatternNoCapture    = errors.New("at least one capture is required")
+	errPatternNamedCapture = errors.New("named captures are not allowed")
+	errPatternInvalidExpr  = errors.New("invalid expression")
 )
 
 // patternNode is a literal run or a capture (<name>, or <_> unnamed).
