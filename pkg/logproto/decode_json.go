@@ -149,12 +149,8 @@ func (d *jsonPushDecoder) streamLabels(p jsonPath) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Stable insertion sort by name; keep the last of equal names.
-	for i := 1; i < len(ls); i++ {
-		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
-			ls[j], ls[j-1] = ls[j-1], ls[j]
-		}
-	}
+	// Sort stably by name, to keep the last of equal names below.
+	sortByName(ls, labelAdapterName)
 	b := append(d.lbuf[:0], '{')
 	for i, l := range ls {
 		if i+1 < len(ls) && ls[i+1].Name == l.Name {

@@ -196,11 +196,7 @@ func (d *jsonLegacyDecoder) labelMap(p jsonPath, a *pairArena) ([]LabelAdapter, 
 		return nil, err
 	}
 	ls := a.take()
-	for i := 1; i < len(ls); i++ {
-		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
-			ls[j], ls[j-1] = ls[j-1], ls[j]
-		}
-	}
+	sortByName(ls, labelAdapterName)
 	out := ls[:0]
 	for i, l := range ls {
 		if i+1 < len(ls) && ls[i+1].Name == l.Name {
@@ -210,3 +206,5 @@ func (d *jsonLegacyDecoder) labelMap(p jsonPath, a *pairArena) ([]LabelAdapter, 
 	}
 	return out[:len(out):len(out)], nil
 }
+
+func labelAdapterName(l LabelAdapter) string { return l.Name }

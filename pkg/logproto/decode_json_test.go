@@ -2,8 +2,10 @@ package logproto
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -57,6 +59,7 @@ func TestUnmarshalJSONPushRequest(t *testing.T) {
 		{"key case", `{"STREAMS":[{"stream":{"a":"b"},"Values":[["1","ignored: Values is not values"]]}]}`, []Stream{{Labels: `{a="b"}`}}},
 		{"labels sorted, last duplicate wins, values escaped", `{"streams":[{"stream":{"z":"1","a":"x\"y\\z\n","z":"2","e":""}}]}`,
 			[]Stream{{Labels: `{a="x\"y\\z\n", e="", z="2"}`}}},
+		{"many labels", `{"streams":[{"stream":{` + manyLabels + `}}]}`, []Stream{{Labels: manyLabelsString}}},
 		{"invalid names kept for ParseLabels to refuse", `{"streams":[{"stream":{"job-x":"e"}}]}`, []Stream{{Labels: `{job-x="e"}`}}},
 		{"U+FFFD escaped", `{"streams":[{"stream":{"a":"\ufffd"}}]}`, []Stream{{Labels: `{a="\ufffd"}`}}},
 		{"escapes in lines", `{"streams":[{"values":[["-5","\"q\" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00 \ud800x"]]}]}`,
@@ -81,6 +84,23 @@ func TestUnmarshalJSONPushRequest(t *testing.T) {
 		})
 	}
 }
+
+// manyLabels are 20 JSON labels in reverse order, l05 twice.
+var manyLabels, manyLabelsString = func() (string, string) {
+	var js, ls []string
+	for i := 20; i > 0; i-- {
+		js = append(js, fmt.Sprintf(`"l%02d":"%d"`, i, i))
+	}
+	js = append(js, `"l05":"last"`)
+	for i := 1; i <= 20; i++ {
+		v := strconv.Itoa(i)
+		if i == 5 {
+			v = "last"
+		}
+		ls = append(ls, fmt.Sprintf(`l%02d="%s"`, i, v))
+	}
+	return strings.Join(js, ","), "{" + strings.Join(ls, ", ") + "}"
+}()
 
 func TestUnmarshalJSONPushRequestErrors(t *testing.T) {
 	for _, tc := range []struct {

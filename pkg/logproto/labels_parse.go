@@ -27,14 +27,16 @@ import (
 // ParseLabels runs for every stream of every push: valid input costs one
 // allocation (the labels' storage) plus one per value with escapes.
 func ParseLabels(s string) (labels.Labels, error) {
-	var arr [32]labels.Label
+	var arr [16]labels.Label
 	p := labelParser{in: s}
 	ls, err := p.parse(arr[:0])
 	if err != nil {
 		return labels.EmptyLabels(), err
 	}
-	// Insertion sort: label strings are nearly always sorted already.
-	for i := 1; i < len(ls); i++ {
+	if len(ls) > 16 {
+		slices.SortFunc(ls, func(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) })
+	}
+	for i := 1; i < len(ls); i++ { // insertion sort: pushed labels are nearly always sorted
 		for j := i; j > 0 && ls[j].Name < ls[j-1].Name; j-- {
 			ls[j], ls[j-1] = ls[j-1], ls[j]
 		}
@@ -62,12 +64,13 @@ const (
 	tokOther  // anything the grammar never accepts here: msg describes it
 )
 
+// token is a lexed token; the text of a tokErr or tokOther is in the
+// parser's msg, as parsing ends at the first of them.
 type token struct {
 	kind tokKind
 	esc  bool
 	pos  int // byte offset of the token (for tokErr: of the error)
 	end  int
-	msg  string
 }
 
 // labelParser is a hand-written equivalent of the part of the Prometheus
@@ -79,6 +82,7 @@ type token struct {
 type labelParser struct {
 	in  string
 	pos int
+	msg string // the text of the last tokErr or tokOther
 }
 
 func (p *labelParser) parse(dst []labels.Label) ([]labels.Label, error) {
@@ -100,7 +104,7 @@ func (p *labelParser) parse(dst []labels.Label) ([]labels.Label, error) {
 	default:
 		return nil, p.unexpected(t, "", "")
 	}
-	dst, err := p.parseBraces(dst)
+	dst, err := p.parseBraces(dst, metric != "")
 	if err != nil {
 		return nil, err
 	}
@@ -110,35 +114,25 @@ func (p *labelParser) parse(dst []labels.Label) ([]labels.Label, error) {
 	if metric != "" {
 		return withMetricName(dst, metric), nil
 	}
-	return withoutEmpty(dst), nil
-}
-
-// withoutEmpty drops the labels with empty values.
-func withoutEmpty(ls []labels.Label) []labels.Label {
-	out := ls[:0]
-	for _, l := range ls {
-		if l.Value != "" {
-			out = append(out, l)
-		}
-	}
-	return out
+	return dst, nil
 }
 
 // withMetricName applies a metric name written before the braces the way
 // the Prometheus grammar does, with a labels.Builder over the braces'
-// labels: a name with an empty value anywhere is dropped everywhere, and the
-// first __name__ inside (in sorted order) is replaced by the metric name.
+// labels: a name with an empty value anywhere is dropped everywhere, and
+// one __name__ inside is replaced by the metric name (so that two of them
+// still make a duplicate).
 func withMetricName(ls []labels.Label, metric string) []labels.Label {
-	var empty []string
+	empty := map[string]bool{}
 	for _, l := range ls {
 		if l.Value == "" {
-			empty = append(empty, l.Name)
+			empty[l.Name] = true
 		}
 	}
 	replaced := false
 	out := ls[:0]
 	for _, l := range ls {
-		if slices.Contains(empty, l.Name) {
+		if empty[l.Name] {
 			continue
 		}
 		if l.Name == labels.MetricName && !replaced {
@@ -151,8 +145,8 @@ func withMetricName(ls []labels.Label, metric string) []labels.Label {
 }
 
 // parseBraces parses the label set after its opening brace, appending its
-// labels to dst.
-func (p *labelParser) parseBraces(dst []labels.Label) ([]labels.Label, error) {
+// labels to dst, those with empty values only if keepEmpty.
+func (p *labelParser) parseBraces(dst []labels.Label, keepEmpty bool) ([]labels.Label, error) {
 	t := p.lexBraces()
 	if t.kind == tokRBrace {
 		return dst, nil
@@ -173,11 +167,13 @@ func (p *labelParser) parseBraces(dst []labels.Label) ([]labels.Label, error) {
 				if t = p.lexBraces(); t.kind != tokString {
 					return nil, p.unexpected(t, "label set", "string")
 				}
-				dst = append(dst, labels.Label{Name: name, Value: p.unquote(t)})
+				if v := p.unquote(t); v != "" || keepEmpty {
+					dst = append(dst, labels.Label{Name: name, Value: v})
+				}
 				t = p.lexBraces()
 			case ident:
 				return nil, p.unexpected(t, "label set", `"="`)
-			default:
+			case name != "" || keepEmpty:
 				// A lone quoted string names the metric.
 				dst = append(dst, labels.Label{Name: labels.MetricName, Value: name})
 			}
@@ -200,7 +196,7 @@ func (p *labelParser) parseBraces(dst []labels.Label) ([]labels.Label, error) {
 // unexpected builds the error for token t in the Prometheus parser's words.
 func (p *labelParser) unexpected(t token, context, expected string) error {
 	if t.kind == tokErr {
-		return p.errorAt(t.pos, t.msg)
+		return p.errorAt(t.pos, p.msg)
 	}
 	var b strings.Builder
 	b.WriteString("unexpected ")
@@ -251,7 +247,7 @@ func (p *labelParser) describe(t token) string {
 		}
 		return fmt.Sprintf("identifier %q", word)
 	}
-	return t.msg
+	return p.msg
 }
 
 // quoteItem prints a token's text as Prometheus does in errors.
@@ -294,14 +290,14 @@ func (p *labelParser) tok(kind tokKind, n int) token {
 }
 
 func (p *labelParser) other(n int, desc string) token {
-	t := p.tok(tokOther, n)
-	t.msg = desc
-	return t
+	p.msg = desc
+	return p.tok(tokOther, n)
 }
 
 func (p *labelParser) fail(pos int, format string, args ...any) token {
 	p.pos = len(p.in)
-	return token{kind: tokErr, pos: pos, msg: fmt.Sprintf(format, args...)}
+	p.msg = fmt.Sprintf(format, args...)
+	return token{kind: tokErr, pos: pos}
 }
 
 // lexBraces returns the next token inside braces.
@@ -322,7 +318,7 @@ func (p *labelParser) lexBraces() token {
 	case c == '}':
 		return p.tok(tokRBrace, 1)
 	case c == '=':
-		if p.runeAt(p.pos+1) == '~' {
+		if p.pos+1 < len(p.in) && p.in[p.pos+1] == '~' {
 			return p.other(2, "<op:=~>")
 		}
 		return p.tok(tokEq, 1)
@@ -414,7 +410,7 @@ func (p *labelParser) lexTop() token {
 func (p *labelParser) asOther(t token) token {
 	if t.kind == tokString {
 		t.kind = tokOther
-		t.msg = "string " + quoteItem(p.in[t.pos:t.end])
+		p.msg = "string " + quoteItem(p.in[t.pos:t.end])
 	}
 	return t
 }
@@ -617,6 +613,21 @@ func (p *labelParser) unquote(t token) string {
 		}
 	}
 	return string(b)
+}
+
+// sortByName sorts ls stably by name: by insertion for the short, nearly
+// sorted lists of labels pushes carry, without its quadratic worst case for
+// long ones.
+func sortByName[T any](ls []T, name func(T) string) {
+	if len(ls) > 16 {
+		slices.SortStableFunc(ls, func(a, b T) int { return strings.Compare(name(a), name(b)) })
+		return
+	}
+	for i := 1; i < len(ls); i++ {
+		for j := i; j > 0 && name(ls[j]) < name(ls[j-1]); j-- {
+			ls[j], ls[j-1] = ls[j-1], ls[j]
+		}
+	}
 }
 
 func isNameStart(c byte) bool {

@@ -3,6 +3,7 @@ package logproto
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -47,6 +48,29 @@ func TestParseLabels(t *testing.T) {
 		if !labels.Equal(got, tc.want) {
 			t.Errorf("ParseLabels(%q) = %s, want %s", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestParseLabelsMany covers long label lists, which are sorted without
+// insertion sort's quadratic cost.
+func TestParseLabelsMany(t *testing.T) {
+	var in []string
+	var pairs []string
+	for i := 40; i > 0; i-- {
+		in = append(in, fmt.Sprintf(`l%02d="v%d"`, i, i))
+		pairs = append(pairs, fmt.Sprintf("l%02d", i), fmt.Sprintf("v%d", i))
+	}
+	got, err := ParseLabels("{" + strings.Join(in, ", ") + "}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := labels.FromStrings(pairs...); !labels.Equal(got, want) {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	_, err = ParseLabels("{" + strings.Join(in, ", ") + `, l07="again"}`)
+	var de *DuplicateLabelError
+	if !errors.As(err, &de) || de.Name != "l07" {
+		t.Fatalf("got %v, want duplicate l07", err)
 	}
 }
 
