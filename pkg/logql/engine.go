@@ -147,11 +147,3 @@ func (e *Engine) execLogs(ctx context.Context, tenant string, ex syntax.LogSelec
 	res.Stats.TotalEntriesReturned = int64(n)
 	return res, nil
 }
-
-// execSamples evaluates a metric query.
-func (e *Engine) execSamples(ctx context.Context, tenant string, ex syntax.SampleExpr, p Params) (Result, error) {
-	if v, ok := syntax.ConstantValue(ex); ok {
-		return Result{Type: ValueScalar, Scalar: Point{T: p.End / 1e6, V: v}}, nil
-	}
-	return Result{}, badRequest("metric queries are not supported yet")
-}

@@ -2,9 +2,7 @@ package log
 
 import (
 	"fmt"
-	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/skald-logs/skald/pkg/logql/syntax"
@@ -43,45 +41,9 @@ func sampleConvertDuration(v string) (float64, error) {
 }
 
 func sampleConvertBytes(v string) (float64, error) {
-	b, err := sampleParseBytes(v)
+	b, err := ParseBytes(v)
 	if err != nil {
 		return 0, err
 	}
 	return float64(b), nil
-}
-
-// sampleByteUnits are the byte units of go-humanize's ParseBytes (which
-// Loki uses), lower-cased: SI with and without a trailing b, IEC with and
-// without it.
-var sampleByteUnits = map[string]uint64{
-	"": 1, "b": 1,
-	"k": 1e3, "kb": 1e3, "ki": 1 << 10, "kib": 1 << 10,
-	"m": 1e6, "mb": 1e6, "mi": 1 << 20, "mib": 1 << 20,
-	"g": 1e9, "gb": 1e9, "gi": 1 << 30, "gib": 1 << 30,
-	"t": 1e12, "tb": 1e12, "ti": 1 << 40, "tib": 1 << 40,
-	"p": 1e15, "pb": 1e15, "pi": 1 << 50, "pib": 1 << 50,
-	"e": 1e18, "eb": 1e18, "ei": 1 << 60, "eib": 1 << 60,
-}
-
-// sampleParseBytes reads a size such as 42, 1.5KiB or "20 MB" as go-humanize's
-// ParseBytes does: a number (commas ignored), optional spaces, a unit.
-func sampleParseBytes(s string) (uint64, error) {
-	i := 0
-	for i < len(s) && ('0' <= s[i] && s[i] <= '9' || s[i] == '.' || s[i] == ',') {
-		i++
-	}
-	f, err := strconv.ParseFloat(strings.ReplaceAll(s[:i], ",", ""), 64)
-	if err != nil {
-		return 0, err
-	}
-	unit := strings.ToLower(strings.TrimSpace(s[i:]))
-	m, ok := sampleByteUnits[unit]
-	if !ok {
-		return 0, fmt.Errorf("unhandled size name: %v", unit)
-	}
-	f *= float64(m)
-	if f >= math.MaxUint64 {
-		return 0, fmt.Errorf("too large: %v", s)
-	}
-	return uint64(f), nil
 }

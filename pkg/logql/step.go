@@ -1,0 +1,112 @@
+package logql
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/skald-logs/skald/pkg/logql/syntax"
+)
+
+// stepEvaluator evaluates a metric expression step by step. Every
+// evaluator of one query walks the same steps (see steps).
+type stepEvaluator interface {
+	// next evaluates the next step and returns its vector, whose samples
+	// carry the step's time in Unix ms. The vector is valid until the
+	// next call. ok is false after the last step or on error (see err).
+	next() (vec []Sample, ok bool)
+	err() error
+	close()
+}
+
+// steps are the evaluation times of a query, in Unix ns: start,
+// start+step, … up to end inclusive (no alignment); an instant query has
+// the one step start.
+type steps struct {
+	start, end, step int64
+}
+
+func newSteps(p Params) steps {
+	if isInstant(p) {
+		return steps{start: p.Start, end: p.Start, step: 1}
+	}
+	return steps{start: p.Start, end: p.End, step: p.Step}
+}
+
+func isInstant(p Params) bool { return p.Instant || p.Step <= 0 }
+
+// stepClock walks steps.
+type stepClock struct {
+	s   steps
+	cur int64
+	ok  bool
+}
+
+func (s steps) clock() stepClock { return stepClock{s: s, cur: s.start - s.step} }
+
+// next advances to the next step.
+func (c *stepClock) next() (int64, bool) {
+	if c.cur > c.s.end-c.s.step { // cur+step > end, without overflow
+		return 0, false
+	}
+	c.cur += c.s.step
+	return c.cur, true
+}
+
+// vectorEvaluator is vector(x): one sample without labels at every step.
+type vectorEvaluator struct {
+	clock stepClock
+	val   float64
+	out   [1]Sample
+}
+
+func (v *vectorEvaluator) next() ([]Sample, bool) {
+	t, ok := v.clock.next()
+	if !ok {
+		return nil, false
+	}
+	v.out[0] = Sample{Metric: labels.EmptyLabels(), T: t / 1e6, V: v.val}
+	return v.out[:], true
+}
+
+func (v *vectorEvaluator) err() error { return nil }
+func (v *vectorEvaluator) close()     {}
+
+// literalEvaluator applies an arithmetic or comparison operator between a
+// number and every sample of a vector. Comparisons without bool keep the
+// samples for which they hold, with their values; with bool they give 1 or
+// 0. Labels are kept.
+type literalEvaluator struct {
+	in         stepEvaluator
+	op         string
+	val        float64
+	litLeft    bool // the number is the left operand
+	returnBool bool
+	out        []Sample
+}
+
+func (l *literalEvaluator) next() ([]Sample, bool) {
+	vec, ok := l.in.next()
+	if !ok {
+		return nil, false
+	}
+	cmp := syntax.IsComparisonOperator(l.op)
+	out := l.out[:0]
+	for _, s := range vec {
+		a, b := s.V, l.val
+		if l.litLeft {
+			a, b = b, a
+		}
+		v := syntax.ScalarBinOp(l.op, a, b)
+		if cmp && !l.returnBool {
+			if v == 0 {
+				continue
+			}
+			v = s.V
+		}
+		out = append(out, Sample{Metric: s.Metric, T: s.T, V: v})
+	}
+	l.out = out
+	return out, true
+}
+
+func (l *literalEvaluator) err() error { return l.in.err() }
+func (l *literalEvaluator) close()     { l.in.close() }
