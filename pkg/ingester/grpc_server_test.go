@@ -155,7 +155,7 @@ func TestGRPCRoundTrip(t *testing.T) {
 			}
 			want := drain(t, local)
 			p = selectParams(t, tc.query, tc.start, tc.end, tc.dir) // fresh pipeline
-			p.Pipeline, p.Matchers = nil, nil                        // the remote side must not need them
+			p.Pipeline, p.Matchers = nil, nil                       // the remote side must not need them
 			remote, err := c.SelectLogs(ctx, "t1", p)
 			if err != nil {
 				t.Fatal(err)
