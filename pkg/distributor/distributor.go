@@ -6,6 +6,7 @@ package distributor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -178,6 +179,10 @@ type streamInfo struct {
 // service_name.
 func parseStream(raw string, l *validation.Limits) (*streamInfo, error) {
 	lbls, err := logproto.ParseLabels(raw)
+	var dup *logproto.DuplicateLabelError
+	if errors.As(err, &dup) {
+		return nil, invalidError(fmt.Sprintf("stream '%s' has duplicate label name: '%s'", raw, dup.Name))
+	}
 	if err != nil {
 		return nil, invalidError("couldn't parse labels: " + err.Error())
 	}
