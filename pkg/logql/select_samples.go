@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/skald-logs/skald/pkg/index"
@@ -43,8 +44,16 @@ func (e *Engine) selectSamples(ctx context.Context, tenant string, p SelectSampl
 	if sq, ok := e.q.(SampleQuerier); ok {
 		return sq.SelectSamples(ctx, tenant, p)
 	}
+	return SamplesFromLogs(ctx, e.q, tenant, p)
+}
+
+// SamplesFromLogs answers a sample query from q's SelectLogs: it asks for
+// the raw entries of the matching streams (the selector without stages)
+// and extracts the samples itself. It is the path for sources that cannot
+// extract samples where the data is; lines are copied into entries first.
+func SamplesFromLogs(ctx context.Context, q Querier, tenant string, p SelectSampleParams) (iter.SampleIterator, error) {
 	sel := &syntax.MatchersExpr{Mts: p.Matchers}
-	it, err := e.q.SelectLogs(ctx, tenant, SelectLogParams{
+	it, err := q.SelectLogs(ctx, tenant, SelectLogParams{
 		Start: p.Start, End: p.End, Direction: logproto.Forward, Limit: math.MaxUint32,
 		Query: sel.String(), Matchers: p.Matchers, Pipeline: log.NewFilterPipeline(nil, index.Fingerprint),
 	})
@@ -55,12 +64,13 @@ func (e *Engine) selectSamples(ctx context.Context, tenant string, p SelectSampl
 	if stats == nil {
 		stats = &log.Counters{}
 	}
-	return &logSamples{it: it, x: p.Extractor, stats: stats, streams: map[uint64][]logStream{}}, nil
+	return &logSamples{it: it, x: p.Extractor, stats: stats, streams: map[uint64][]*logStream{}}, nil
 }
 
 // logStream is the extractor of one stream met by logSamples.
 type logStream struct {
 	lbls labels.Labels
+	fp   uint64 // index.Fingerprint(lbls), for entry hashes
 	sx   log.StreamSampleExtractor
 }
 
@@ -69,7 +79,8 @@ type logSamples struct {
 	it      iter.EntryIterator
 	x       log.SampleExtractor
 	stats   *log.Counters
-	streams map[uint64][]logStream
+	streams map[uint64][]*logStream
+	d       xxhash.Digest
 	cur     iter.Sample
 	series  *log.Series
 }
@@ -79,34 +90,35 @@ func (s *logSamples) Next() bool {
 		e := s.it.At()
 		s.stats.Lines++
 		s.stats.Bytes += int64(len(e.Line))
-		lbls, h := s.it.Labels(), s.it.StreamHash()
-		sx := s.stream(lbls, h)
+		st := s.stream(s.it.Labels(), s.it.StreamHash())
 		sm := e.StructuredMetadata
 		if len(e.Parsed) > 0 {
 			// The pipeline had no stage: what it reports as parsed
 			// (__error__ given as metadata) was metadata.
 			sm = append(slices.Clip(sm), e.Parsed...)
 		}
-		v, series, ok := sx.Process(e.Timestamp, []byte(e.Line), sm)
+		line := []byte(e.Line)
+		v, series, ok := st.sx.Process(e.Timestamp, line, sm)
 		if !ok {
 			continue
 		}
 		s.stats.PostFilter++
-		s.cur, s.series = iter.Sample{Timestamp: e.Timestamp, Value: v}, series
+		s.cur = iter.Sample{Timestamp: e.Timestamp, Value: v, Hash: log.EntryHash(&s.d, st.fp, line, e.StructuredMetadata)}
+		s.series = series
 		return true
 	}
 	return false
 }
 
-func (s *logSamples) stream(lbls labels.Labels, h uint64) log.StreamSampleExtractor {
+func (s *logSamples) stream(lbls labels.Labels, h uint64) *logStream {
 	for _, st := range s.streams[h] {
 		if labels.Equal(st.lbls, lbls) {
-			return st.sx
+			return st
 		}
 	}
-	sx := s.x.ForStream(lbls)
-	s.streams[h] = append(s.streams[h], logStream{lbls: lbls, sx: sx})
-	return sx
+	st := &logStream{lbls: lbls, fp: index.Fingerprint(lbls), sx: s.x.ForStream(lbls)}
+	s.streams[h] = append(s.streams[h], st)
+	return st
 }
 
 func (s *logSamples) At() iter.Sample       { return s.cur }

@@ -59,19 +59,22 @@ func (it *sampleIterator) Err() error            { return it.raw.Err() }
 func (it *sampleIterator) Close() error          { return it.raw.Close() }
 
 // EntryHash is the identity of an entry of a stream for sample
-// deduplication: XXH64 over the stream hash, the line and the structured
-// metadata. d is scratch state.
+// deduplication: XXH64 over the stream hash and the line, combined with a
+// hash of each structured-metadata label, in any order (sources may list
+// them in different orders). d is scratch state.
 func EntryHash(d *xxhash.Digest, streamHash uint64, line []byte, sm []logproto.LabelAdapter) uint64 {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], streamHash)
 	d.Reset()
 	_, _ = d.Write(b[:])
 	_, _ = d.Write(line)
+	h := d.Sum64()
 	for _, l := range sm {
-		_, _ = d.Write(labelSep)
+		d.Reset()
 		_, _ = d.WriteString(l.Name)
 		_, _ = d.Write(labelSep)
 		_, _ = d.WriteString(l.Value)
+		h += d.Sum64() * 0x9E3779B97F4A7C15 // commutative, so order does not matter
 	}
-	return d.Sum64()
+	return h
 }

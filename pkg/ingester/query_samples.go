@@ -1,0 +1,53 @@
+package ingester
+
+import (
+	"context"
+
+	"github.com/skald-logs/skald/pkg/iter"
+	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql"
+	"github.com/skald-logs/skald/pkg/logql/log"
+)
+
+// SelectSamples returns the samples p.Extractor extracts from the tenant's
+// in-memory entries that match p, oldest first. Like SelectLogs it reads
+// consistent snapshots of the chunks, so pushes go on while the iterator
+// is consumed; lines are read in place and never copied.
+func (i *Ingester) SelectSamples(ctx context.Context, tenant string, p logql.SelectSampleParams) (iter.SampleIterator, error) {
+	inst := i.instance(tenant, false)
+	if inst == nil {
+		return iter.EmptySamples, nil
+	}
+	var its []iter.SampleIterator
+	for _, st := range inst.snapshot() {
+		if !matches(st.lbls, p.Matchers) {
+			continue
+		}
+		// One extractor per stream: its chunks' iterators are consumed
+		// in turn by one goroutine, and they share its series cache.
+		var sx log.StreamSampleExtractor
+		st.mtx.Lock()
+		for _, cd := range st.chunks {
+			if cd.c.Len() == 0 {
+				continue
+			}
+			from, through := cd.c.Bounds()
+			if through < p.Start || from >= p.End {
+				continue
+			}
+			if sx == nil {
+				sx = p.Extractor.ForStream(st.lbls)
+			}
+			raw := cd.c.Iterator(p.Start, p.End, logproto.Forward)
+			its = append(its, log.NewSampleIterator(raw, sx, st.fp, p.Stats))
+		}
+		st.mtx.Unlock()
+	}
+	if err := ctx.Err(); err != nil {
+		for _, it := range its {
+			_ = it.Close()
+		}
+		return nil, err
+	}
+	return iter.NewSampleMergeIterator(its), nil
+}
