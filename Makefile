@@ -16,7 +16,7 @@ LDFLAGS    := -X github.com/skald-logs/skald/pkg/app.Version=$(VERSION) \
               -X github.com/skald-logs/skald/pkg/app.Branch=$(BRANCH)
 RUN_ARGS   ?=
 
-.PHONY: all build run test test-unit generate bench fmt vet clean
+.PHONY: all build run test test-unit generate bench bench-e2e fmt vet clean
 
 all: build
 
@@ -37,6 +37,12 @@ generate:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+# The end-to-end benchmark (tools/bench, docs/performance.md): start skald,
+# push 1M lines, flush, run the query set, print the table. Smaller runs:
+# make bench-e2e BENCH_E2E_ARGS='-lines 100000'
+bench-e2e: build
+	$(GO) run ./tools/bench -skald=$(BIN) $(BENCH_E2E_ARGS)
 
 fmt:
 	gofmt -w cmd pkg tools
