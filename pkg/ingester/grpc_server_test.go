@@ -33,7 +33,11 @@ func (discardWriter) PutChunks(context.Context, string, []storage.Chunk) error {
 func testIngester(t *testing.T, maxStreams int) *Ingester {
 	t.Helper()
 	var cfg Config
-	cfg.RegisterFlags(flag.NewFlagSet("", flag.ContinueOnError))
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	if fs.Lookup("ingester.wal-enabled") != nil {
+		_ = fs.Set("ingester.wal-enabled", "false") // these tests are about gRPC
+	}
 	cfg.ID = "test"
 	var lim validation.Limits
 	lim.RegisterFlags(flag.NewFlagSet("", flag.ContinueOnError))
@@ -261,5 +265,73 @@ func TestGRPCErrors(t *testing.T) {
 	err = push("t", `{a="1"}`, 10*hour)
 	if err == nil || client.IsClientError(err) || !strings.Contains(err.Error(), "Unavailable") {
 		t.Errorf("push while leaving: %v", err)
+	}
+}
+
+func TestGRPCSamples(t *testing.T) {
+	ing := testIngester(t, 0)
+	_, c := serve(t, ing)
+	ctx := context.Background()
+	var es []logproto.Entry
+	for i := range 3000 {
+		es = append(es, logproto.Entry{Timestamp: int64(i) * int64(time.Millisecond), Line: fmt.Sprintf("status=%d bytes=%d", 200+i%2, i)})
+	}
+	if err := c.Push(ctx, "t", &logproto.PushRequest{Streams: []logproto.Stream{pushStream(`{app="web"}`, es...), pushStream(`{app="db"}`, es[:10]...)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`count_over_time({app=~".+"}[1m])`,
+		`sum by (status) (count_over_time({app="web"} | logfmt [1m]))`,
+		`sum_over_time({app="web"} | logfmt | unwrap bytes [1m])`,
+	} {
+		t.Run(q, func(t *testing.T) {
+			params := func() logql.SelectSampleParams {
+				expr, err := syntax.ParseSampleExpr(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x, err := log.NewSampleExtractor(expr, index.Fingerprint)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ms []*labels.Matcher
+				switch e := expr.(type) {
+				case *syntax.RangeAggregationExpr:
+					ms = e.Selector().Matchers()
+				case *syntax.VectorAggregationExpr:
+					r, _ := log.PushesGrouping(e)
+					ms = r.Selector().Matchers()
+				}
+				return logql.SelectSampleParams{Start: 0, End: 1 << 40, Query: expr.String(), Matchers: ms, Extractor: x, Stats: &log.Counters{}}
+			}
+			type sample struct {
+				s    iter.Sample
+				lbls string
+				h    uint64
+			}
+			collect := func(it iter.SampleIterator, err error) []sample {
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer it.Close()
+				var out []sample
+				for it.Next() {
+					out = append(out, sample{it.At(), it.Labels().String(), it.StreamHash()})
+				}
+				if err := it.Err(); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			lp, rp := params(), params()
+			want := collect(ing.SelectSamples(ctx, "t", lp))
+			got := collect(c.SelectSamples(ctx, "t", rp))
+			if len(want) < 3000 || !slices.Equal(got, want) {
+				t.Fatalf("got %d samples over gRPC, want the ingester's %d, identical", len(got), len(want))
+			}
+			if *rp.Stats != *lp.Stats {
+				t.Errorf("stats over gRPC %+v, local %+v", *rp.Stats, *lp.Stats)
+			}
+		})
 	}
 }
