@@ -14,7 +14,10 @@ import (
 // shared by the streams of a pipeline; each stream clones it to bind the
 // entry functions to its own state.
 type compiledTemplate struct {
-	t         *template.Template
+	t *template.Template
+	// parts is the template as text and {{.name}} actions only, which
+	// run without text/template; nil for other templates.
+	parts     []templatePart
 	simpleKey string   // the template is exactly {{.simpleKey}}
 	fields    []string // labels the template reads; nil with allFields
 	allFields bool     // the template may read any label
@@ -34,6 +37,7 @@ func compileTemplate(name, text string) (*compiledTemplate, error) {
 			}
 		}
 	}
+	c.parts = concatParts(t)
 	seen := map[string]bool{}
 	c.allFields = len(t.Templates()) > 1 || !collectFields(t.Root, func(name string) {
 		if !seen[name] {
@@ -42,6 +46,42 @@ func compileTemplate(name, text string) (*compiledTemplate, error) {
 		}
 	})
 	return c, nil
+}
+
+// templatePart is literal text or, with field set, the value of a label.
+type templatePart struct {
+	text  []byte
+	field string
+}
+
+// concatParts returns the parts of a template made only of text and
+// {{.name}} actions, or nil.
+func concatParts(t *template.Template) []templatePart {
+	if len(t.Templates()) > 1 {
+		return nil
+	}
+	var parts []templatePart
+	for _, n := range t.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			parts = append(parts, templatePart{text: n.Text})
+		case *parse.ActionNode:
+			if len(n.Pipe.Decl) > 0 || len(n.Pipe.Cmds) != 1 || len(n.Pipe.Cmds[0].Args) != 1 {
+				return nil
+			}
+			f, ok := n.Pipe.Cmds[0].Args[0].(*parse.FieldNode)
+			if !ok || len(f.Ident) != 1 {
+				return nil
+			}
+			parts = append(parts, templatePart{field: f.Ident[0]})
+		default:
+			return nil
+		}
+	}
+	if parts == nil {
+		parts = []templatePart{} // the empty template
+	}
+	return parts
 }
 
 // collectFields calls add for every label a template reads as .name or
@@ -129,6 +169,18 @@ func (c *compiledTemplate) instance() *templateInstance {
 	return in
 }
 
+// templateValue is the value a template reads for a label: error labels
+// included.
+func templateValue(b *builder, name string) (string, bool) {
+	switch name {
+	case errorLabel:
+		return b.err, b.err != ""
+	case errorDetailsLabel:
+		return b.errDet, b.errDet != ""
+	}
+	return b.get(name)
+}
+
 // fill loads the labels the template reads into its data map.
 func (in *templateInstance) fill(b *builder) {
 	if in.c.allFields {
@@ -137,14 +189,7 @@ func (in *templateInstance) fill(b *builder) {
 		return
 	}
 	for _, name := range in.c.fields {
-		v, ok := b.get(name)
-		switch {
-		case name == errorLabel:
-			v, ok = b.err, b.err != ""
-		case name == errorDetailsLabel:
-			v, ok = b.errDet, b.errDet != ""
-		}
-		if ok {
+		if v, ok := templateValue(b, name); ok {
 			in.data[name] = v
 		} else {
 			delete(in.data, name)
@@ -161,7 +206,10 @@ func (in *templateInstance) execute(ts int64, line []byte) error {
 
 // lineFormatter is `| line_format "{{…}}"`. A failing template keeps the
 // line and sets __error__=TemplateFormatErr.
-type lineFormatter struct{ in *templateInstance }
+type lineFormatter struct {
+	in  *templateInstance
+	out []byte
+}
 
 func newLineFormatter(c *compiledTemplate) stageMaker {
 	return func() stage {
@@ -173,6 +221,19 @@ func newLineFormatter(c *compiledTemplate) stageMaker {
 }
 
 func (f *lineFormatter) process(ts int64, line []byte, b *builder) ([]byte, bool) {
+	if parts := f.in.c.parts; parts != nil {
+		out := f.out[:0]
+		for _, p := range parts {
+			if p.field == "" {
+				out = append(out, p.text...)
+				continue
+			}
+			v, _ := templateValue(b, p.field)
+			out = append(out, v...)
+		}
+		f.out = out
+		return out, true
+	}
 	f.in.fill(b)
 	if err := f.in.execute(ts, line); err != nil {
 		b.setErr(errTemplateFormat, err.Error())
@@ -230,6 +291,18 @@ func (f *labelsFormatter) process(ts int64, line []byte, b *builder) ([]byte, bo
 			clear(f.data)
 			b.each(func(name, value string) { f.data[name] = value })
 			filled = true
+		}
+		if parts := in.c.parts; parts != nil {
+			start := len(b.arena)
+			for _, p := range parts {
+				if p.field == "" {
+					b.arena = append(b.arena, p.text...)
+				} else {
+					b.arena = append(b.arena, f.data[p.field]...)
+				}
+			}
+			b.set(lf.Name, arenaTail(b, start))
+			continue
 		}
 		if err := in.execute(ts, line); err != nil {
 			b.setErr(errTemplateFormat, err.Error())

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -50,9 +51,13 @@ func (m *ipMatcher) contains(ip netip.Addr) bool {
 func (m *ipMatcher) inText(s []byte) bool {
 	n := len(s)
 	for i := 0; i < n; i++ {
+		c := s[i]
+		if c != ':' && !isHex(c) {
+			continue
+		}
 		var set *[256]bool
 		switch {
-		case i+3 < n && isDigit(s[i]) && (s[i+1] == '.' || s[i+2] == '.' || s[i+3] == '.'):
+		case i+3 < n && isDigit(c) && (s[i+1] == '.' || s[i+2] == '.' || s[i+3] == '.'):
 			set = &ipv4Chars
 		case i+4 < n && ipv6Hint(s[i:i+5]):
 			set = &ipv6Chars
@@ -67,12 +72,21 @@ func (m *ipMatcher) inText(s []byte) bool {
 			if ip, ok := parseIPv4(s[i:j]); ok && m.contains(ip) {
 				return true
 			}
-		} else if ip, err := netip.ParseAddr(unsafeString(s[i:j])); err == nil && m.contains(ip) {
-			return true
+		} else if maybeIPv6(s[i:j]) {
+			if ip, err := netip.ParseAddr(unsafeString(s[i:j])); err == nil && m.contains(ip) {
+				return true
+			}
 		}
 		i = j
 	}
 	return false
+}
+
+// maybeIPv6 rejects, without allocating, text that cannot be an IPv6
+// address: one needs "::" or seven colons (six before an embedded IPv4).
+func maybeIPv6(s []byte) bool {
+	colons := bytes.Count(s, []byte(":"))
+	return len(s) <= 45 && (bytes.Contains(s, []byte("::")) || colons == 7 || colons == 6 && bytes.IndexByte(s, '.') >= 0)
 }
 
 // Characters of IPv4 and IPv6 addresses.

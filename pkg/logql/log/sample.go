@@ -68,9 +68,13 @@ type sampleExtractor struct {
 	unwrap   string
 	conv     sampleConverter
 	post     sampleLabelFilter // nil without filters after unwrap
-	groups   []string          // sorted
-	without  bool
-	noLabels bool // every sample goes to the series without labels
+	// postDetails: the filters after unwrap read __error_details__, so a
+	// conversion error's details are set before they run (otherwise only
+	// for the samples they keep: most are dropped by __error__="").
+	postDetails bool
+	groups      []string // sorted
+	without     bool
+	noLabels    bool // every sample goes to the series without labels
 	// dropErrors: the series keep no label and no stage reads labels, so
 	// Loki never runs the parsers (its parser hints say nothing is
 	// needed) and their errors cannot fail the query. Samples that carry
@@ -128,6 +132,9 @@ func NewSampleExtractor(e syntax.SampleExpr, hash func(labels.Labels) uint64) (S
 			return nil, err
 		}
 		for _, f := range u.PostFilters {
+			if strings.Contains(f.String(), syntax.ErrorDetailsLabel) {
+				x.postDetails = true
+			}
 			lf, err := compileSampleLabelFilter(f)
 			if err != nil {
 				return nil, err
@@ -212,20 +219,27 @@ func (e *streamSampleExtractor) Process(ts int64, line []byte, sm []logproto.Lab
 	}
 	set := &e.set
 	set.fromResult(res)
+	var convErr error
 	if x.kind == valueUnwrap {
 		s, ok := set.get(x.unwrap)
 		if !ok {
 			return 0, nil, false // entries without the label yield nothing
 		}
-		var err error
-		if v, err = x.conv(s); err != nil {
+		if v, convErr = x.conv(s); convErr != nil {
 			v = 0
 			set.set(syntax.ErrorLabel, sampleExtractionErr)
-			set.set(syntax.ErrorDetailsLabel, err.Error())
+			if x.postDetails {
+				set.set(syntax.ErrorDetailsLabel, convErr.Error())
+			}
 		}
 	}
 	if x.post != nil && !x.post(set) {
 		return 0, nil, false
+	}
+	if convErr != nil && !x.postDetails {
+		if e, _ := set.get(syntax.ErrorLabel); e == sampleExtractionErr {
+			set.set(syntax.ErrorDetailsLabel, convErr.Error())
+		}
 	}
 	return v, e.series(e.group(set)), true
 }

@@ -1,8 +1,6 @@
 package log
 
 import (
-	"encoding/binary"
-
 	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -59,16 +57,11 @@ func (it *sampleIterator) Err() error            { return it.raw.Err() }
 func (it *sampleIterator) Close() error          { return it.raw.Close() }
 
 // EntryHash is the identity of an entry of a stream for sample
-// deduplication: XXH64 over the stream hash and the line, combined with a
-// hash of each structured-metadata label, in any order (sources may list
-// them in different orders). d is scratch state.
+// deduplication: XXH64 of the line mixed with the stream hash, plus a hash
+// of each structured-metadata label, in any order (sources may list them
+// in different orders). d is scratch state for the metadata.
 func EntryHash(d *xxhash.Digest, streamHash uint64, line []byte, sm []logproto.LabelAdapter) uint64 {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], streamHash)
-	d.Reset()
-	_, _ = d.Write(b[:])
-	_, _ = d.Write(line)
-	h := d.Sum64()
+	h := xxhash.Sum64(line) ^ (streamHash * 0xC2B2AE3D27D4EB4F)
 	for _, l := range sm {
 		d.Reset()
 		_, _ = d.WriteString(l.Name)
