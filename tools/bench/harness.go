@@ -45,7 +45,10 @@ type Config struct {
 
 // Report is everything a run measured.
 type Report struct {
-	Machine  string         `json:"machine"`
+	Machine string `json:"machine"`
+	// Load is the machine's load average (1, 5, 15 min) at the start and
+	// the end: other work on the machine skews every number.
+	Load     [2]string      `json:"load"`
 	Version  string         `json:"version"`
 	Workload WorkloadReport `json:"workload"`
 	Ingest   IngestReport   `json:"ingest"`
@@ -172,6 +175,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer srv.kill()
 	rep := &Report{Machine: machine(), Version: serverVersion(srv.addr)}
+	rep.Load[0] = loadAverage()
 	wc := w.Config()
 	rep.Workload = WorkloadReport{
 		Lines: wc.Lines, Streams: wc.Streams, Kind: wc.Kind.String(), Span: wc.Span,
@@ -229,6 +233,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, err
 	}
 	rep.Memory.PeakRSS, rep.Memory.EndRSS = end0.hwm, end0.rss
+	rep.Load[1] = loadAverage()
 	cfg.logf("stopping skald")
 	if err := srv.stop(); err != nil {
 		return rep, err
@@ -288,6 +293,15 @@ func ingest(ctx context.Context, cfg *Config, srv *server, w *loadgen.Workload, 
 	if err != nil {
 		return err
 	}
+	if cfg.ProfileDir != "" {
+		// What the ingester holds once everything is pushed.
+		path := filepath.Join(cfg.ProfileDir, "heap-ingest.pprof")
+		if err := fetch(ctx, srv.addr+"/debug/pprof/heap?gc=1", path, time.Minute); err != nil {
+			rep.Notes = append(rep.Notes, err.Error())
+		} else {
+			rep.Profiles = append(rep.Profiles, path)
+		}
+	}
 	rep.Ingest = IngestReport{
 		Lines: res.Lines, Bytes: res.Bytes, Pushes: res.Pushes, Failures: res.Failures, Errors: res.Errors,
 		Seconds:    res.Elapsed.Seconds(),
@@ -327,23 +341,28 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // fetchProfile saves a CPU profile of the server over the next seconds.
 func fetchProfile(ctx context.Context, addr, path string, seconds int) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds+30)*time.Second)
+	return fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", addr, seconds), path, time.Duration(seconds+30)*time.Second)
+}
+
+// fetch saves what a GET of url answers (a profile) to path.
+func fetch(ctx context.Context, url, path string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("profile: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("profile: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("cpu profile: %s (is /debug/pprof served?)", resp.Status)
+		return fmt.Errorf("profile %s: %s (is /debug/pprof served?)", url, resp.Status)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -378,6 +397,19 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%s/%s, %d CPUs (%s), %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), model, runtime.Version())
+}
+
+// loadAverage is the first three fields of /proc/loadavg.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // serverVersion reads the server's build info.

@@ -115,10 +115,13 @@ func TestHarnessSmoke(t *testing.T) {
 		t.Errorf("needle scans %d bytes by the workload, want all %d", q.BytesScanned, rep.RawBytes)
 	}
 
-	if len(rep.Profiles) != 1 || len(rep.Notes) != 0 {
+	if len(rep.Profiles) != 2 || len(rep.Notes) != 0 {
 		t.Errorf("profiles %v, notes %v", rep.Profiles, rep.Notes)
-	} else if st, err := os.Stat(rep.Profiles[0]); err != nil || st.Size() == 0 {
-		t.Errorf("ingest profile: %v", err)
+	}
+	for _, p := range rep.Profiles {
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s: %v", p, err)
+		}
 	}
 
 	var table bytes.Buffer
@@ -304,7 +307,7 @@ func TestProfileWhile(t *testing.T) {
 	if data, err := os.ReadFile(path); err != nil || string(data) != "profile bytes" || !worked.Load() {
 		t.Errorf("profile %q, %v; work ran: %v", data, err, worked.Load())
 	}
-	if err := fetchProfile(context.Background(), srv.URL+"/nothing", path, 1); err == nil || !strings.Contains(err.Error(), "404") {
+	if err := fetchProfile(context.Background(), srv.URL+"/nothing", path, 1); err == nil || !strings.Contains(err.Error(), "404 Not Found (is /debug/pprof served?)") {
 		t.Errorf("missing pprof: %v", err)
 	}
 }

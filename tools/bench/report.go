@@ -52,7 +52,7 @@ func (r *Report) WriteTable(out io.Writer) error {
 	wl := r.Workload
 	w.printf("Skald end-to-end benchmark\n")
 	w.printf("server    skald %s\n", r.Version)
-	w.printf("machine   %s\n", r.Machine)
+	w.printf("machine   %s; load average %s at the start, %s at the end\n", r.Machine, r.Load[0], r.Load[1])
 	rate := "as fast as acknowledged"
 	if wl.Rate > 0 {
 		rate = commas(wl.Rate) + " lines/s offered"
