@@ -1,5 +1,3 @@
-// Package log holds the LogQL log pipeline: line filters, parsers, label
-// filters and formatters, applied to each entry of a stream as it is read.
 package log
 
 import (

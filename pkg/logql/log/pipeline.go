@@ -151,3 +151,11 @@ func (it *entryIterator) Labels() labels.Labels { return it.lbls }
 func (it *entryIterator) StreamHash() uint64    { return it.hash }
 func (it *entryIterator) Err() error            { return it.raw.Err() }
 func (it *entryIterator) Close() error          { return it.raw.Close() }
+
+// withStages returns a copy of p that runs more stages after its own, for
+// extractors that continue a log pipeline.
+func (p *pipeline) withStages(ms ...stageMaker) *pipeline {
+	q := *p
+	q.stages = append(append([]stageMaker(nil), p.stages...), ms...)
+	return &q
+}

@@ -186,6 +186,7 @@ type streamSampleExtractor struct {
 	// Series by hash; byStream keeps the series of a pipeline result
 	// whose labels are its stream labels alone (the fast path).
 	cache    map[uint64][]*cachedSeries
+	last     *cachedSeries // the series series returned last
 	byStream map[uint64]*cachedSeries
 	n        int
 	set      sampleLabels
@@ -305,9 +306,14 @@ func (e *streamSampleExtractor) series(ls []labels.Label) *Series {
 	if len(ls) == 0 {
 		return emptySeries
 	}
+	// Entries of a stream mostly land in the series of the entry before.
+	if c := e.last; c != nil && slices.Equal(c.ls, ls) {
+		return &c.s
+	}
 	h := hashLabelSlice(&e.d, ls)
 	for _, c := range e.cache[h] {
 		if slices.Equal(c.ls, ls) {
+			e.last = c
 			return &c.s
 		}
 	}
@@ -324,6 +330,7 @@ func (e *streamSampleExtractor) series(ls []labels.Label) *Series {
 	c := &cachedSeries{ls: kept, s: Series{Labels: b.Labels(), Hash: h}}
 	e.cache[h] = append(e.cache[h], c)
 	e.n++
+	e.last = c
 	return &c.s
 }
 
