@@ -121,6 +121,9 @@ type readiness struct{ a *App }
 
 func (r readiness) Ready(context.Context) error {
 	if !r.a.ready.Load() {
+		if err := r.a.ingester.CheckReady(); err != nil {
+			return err // e.g. "not ready: replaying WAL"
+		}
 		return errors.New("not ready: starting")
 	}
 	return nil
@@ -134,9 +137,17 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	a.listener = ln
-	a.ingester.Start()
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(ln) }()
+	// Serve while the WAL replays, so /ready can say so.
+	if err := a.ingester.Recover(ctx); err != nil {
+		serr := a.shutdown()
+		if ctx.Err() != nil {
+			return serr // stopped during replay; the WAL is kept
+		}
+		return errors.Join(err, serr)
+	}
+	a.ingester.Start()
 	a.ready.Store(true)
 	a.logger.Info("skald started", "version", Version, "http", ln.Addr().String(), "target", a.cfg.Target,
 		"data", a.cfg.Common.PathPrefix)

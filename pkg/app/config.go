@@ -52,8 +52,8 @@ type ServerConfig struct {
 
 // CommonConfig holds settings shared by components.
 type CommonConfig struct {
-	// PathPrefix is the data directory: the filesystem object store and, in
-	// later versions, the WAL live under it.
+	// PathPrefix is the data directory: the filesystem object store and the
+	// WAL live under it.
 	PathPrefix string `yaml:"path_prefix"`
 }
 
@@ -197,6 +197,9 @@ func Load(args []string) (*Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if cfg.Ingester.WAL.Dir == "" {
+		cfg.Ingester.WAL.Dir = filepath.Join(cfg.Common.PathPrefix, "wal")
 	}
 	return &cfg, cfg.Validate()
 }

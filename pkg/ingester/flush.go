@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/rand/v2"
 	"time"
 
 	"github.com/skald-logs/skald/pkg/index"
 	"github.com/skald-logs/skald/pkg/storage"
+	"github.com/skald-logs/skald/pkg/wal"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -24,26 +26,47 @@ type flushItem struct {
 	cd *chunkDesc
 }
 
-// sweep cuts the chunks that are due (all open chunks when all is set),
-// writes every cut chunk that is not yet in the store, and forgets flushed
-// chunks once their retain period is over. Sweeps never overlap.
-func (i *Ingester) sweep(ctx context.Context, all bool) error {
+// sweepOptions say what a sweep does beyond flushing the chunks that are due.
+type sweepOptions struct {
+	all    bool   // cut every open chunk
+	reason string // the cut reason when all is set
+	// retry failed writes with backoff, until the retries are used up, ctx
+	// is done or abort is closed.
+	retry bool
+	abort <-chan struct{}
+	// replay: forget flushed chunks at once and keep empty streams, whose
+	// WAL refs later records may use.
+	replay bool
+}
+
+// sweep cuts the chunks that are due (all open chunks when opts.all is
+// set), writes every cut chunk that is not yet in the store, logs the writes
+// to the WAL, and forgets flushed chunks once their retain period is over.
+// Sweeps never overlap.
+func (i *Ingester) sweep(ctx context.Context, opts sweepOptions) error {
 	i.flushMtx.Lock()
 	defer i.flushMtx.Unlock()
 	var errs []error
 	for _, inst := range i.allInstances() {
-		if err := i.sweepInstance(ctx, inst, all); err != nil {
+		if err := i.sweepInstance(ctx, inst, opts); err != nil {
 			errs = append(errs, fmt.Errorf("tenant %s: %w", inst.tenant, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, all bool) error {
+func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, opts sweepOptions) error {
 	now := i.now()
+	retain := i.cfg.ChunkRetainPeriod
+	if opts.replay {
+		retain = 0
+	}
+	wl := getWALWriter(i)
+	defer putWALWriter(wl)
 	var (
 		batch      []storage.Chunk
 		items      []flushItem
+		marks      []wal.FlushedChunk
 		batchBytes int
 		errs       []error
 	)
@@ -51,28 +74,36 @@ func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, all bool) 
 		if len(batch) == 0 {
 			return
 		}
-		if err := i.store.PutChunks(ctx, inst.tenant, batch); err != nil {
-			i.m.flushFailures.Inc()
+		if err := i.putChunks(ctx, inst.tenant, batch, opts); err != nil {
 			errs = append(errs, err)
 		} else {
 			flushed := i.now()
+			marks = marks[:0]
 			for _, it := range items {
 				it.st.mtx.Lock()
 				i.m.chunksFlushed.WithLabelValues(it.cd.reason).Inc()
 				i.m.chunkBytes.Add(float64(len(it.cd.data)))
 				it.cd.flushed = flushed
 				it.cd.data = nil
+				i.account(it.cd)
+				i.queued.Add(-1)
+				marks = append(marks, wal.FlushedChunk{Ref: it.st.ref, Chunk: it.cd.id})
 				it.st.mtx.Unlock()
 			}
+			// After the chunks are marked: a checkpoint that does not see
+			// the record sees them flushed.
+			wl.flushed(marks)
 		}
 		batch, items, batchBytes = batch[:0], items[:0], 0
 	}
 
 	for _, st := range inst.snapshot() {
 		st.mtx.Lock()
-		st.cutDue(now, &i.cfg, all, i)
+		wl.beginStream(st.ref)
+		st.cutDue(now, &i.cfg, opts.all, opts.reason, i, wl)
+		wl.endStream()
 		for _, cd := range st.chunks {
-			if cd.open || !cd.flushed.IsZero() {
+			if cd.open || !cd.flushed.IsZero() || cd.c.Len() == 0 {
 				continue
 			}
 			if cd.data == nil {
@@ -82,14 +113,15 @@ func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, all bool) 
 					return fmt.Errorf("encode chunk of %s: %w", st.key, err)
 				}
 				cd.data = data
+				i.account(cd)
 			}
 			batch = append(batch, storage.Chunk{Labels: st.lbls, Fingerprint: st.fp, Data: cd.data, Ref: chunkRef(cd)})
 			items = append(items, flushItem{st: st, cd: cd})
 			batchBytes += len(cd.data)
 		}
-		empty := st.forgetFlushed(now, i.cfg.ChunkRetainPeriod, i)
+		empty := st.forgetFlushed(now, retain, i)
 		st.mtx.Unlock()
-		if empty {
+		if empty && !opts.replay {
 			inst.removeIfEmpty(st)
 		}
 		if len(batch) >= maxBatchChunks || batchBytes >= maxBatchBytes {
@@ -97,7 +129,54 @@ func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, all bool) 
 		}
 	}
 	write()
+	if wl.w != nil && wl.err == nil {
+		// Make the flush records durable now: replay after a crash would
+		// flush those chunks again (to the same objects, but still).
+		wl.err = wl.w.Wait(wl.ticket)
+	}
+	if wl.err != nil {
+		i.logger.Warn("could not log cuts or flushes to the wal; replay may flush some chunks again", "err", wl.err)
+	}
 	return errors.Join(errs...)
+}
+
+// putChunks writes a batch, retrying failures with exponential backoff and
+// jitter when opts.retry is set.
+func (i *Ingester) putChunks(ctx context.Context, tenant string, batch []storage.Chunk, opts sweepOptions) error {
+	b := i.cfg.FlushOpBackoff
+	backoff := b.MinBackoff
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, i.cfg.FlushOpTimeout)
+		err := i.store.PutChunks(actx, tenant, batch)
+		cancel()
+		if err == nil {
+			i.flushErr.Store(nil)
+			return nil
+		}
+		i.m.flushFailures.Inc()
+		msg := err.Error()
+		i.flushErr.Store(&msg)
+		if !opts.retry || attempt >= b.MaxRetries || ctx.Err() != nil {
+			return fmt.Errorf("write %d chunks: %w", len(batch), err)
+		}
+		// Equal jitter: half the backoff, plus up to as much again at random,
+		// so that ingesters retrying together spread out.
+		wait := backoff/2 + rand.N(backoff/2+1)
+		i.logger.Warn("writing chunks failed; retrying", "tenant", tenant, "chunks", len(batch),
+			"attempt", attempt+1, "retry_in", wait.Round(time.Millisecond), "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("write %d chunks: %w", len(batch), err)
+		case <-opts.abort:
+			t.Stop()
+			return fmt.Errorf("write %d chunks: %w", len(batch), err)
+		}
+		i.m.flushRetries.Inc()
+		backoff = min(2*backoff, b.MaxBackoff)
+	}
 }
 
 func chunkRef(cd *chunkDesc) index.ChunkRef {

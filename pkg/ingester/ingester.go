@@ -1,13 +1,19 @@
 // Package ingester keeps the recent entries of every stream in memory, cuts
 // them into compressed chunks, flushes full, idle and old chunks to the store,
 // and answers queries over what it holds.
+//
+// With the write-ahead log enabled, every accepted push is in the WAL before
+// Push returns; Recover replays the WAL after a crash (see wal.go and
+// recovery.go, and docs/durability.md).
 package ingester
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +22,7 @@ import (
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/storage"
 	"github.com/skald-logs/skald/pkg/validation"
+	"github.com/skald-logs/skald/pkg/wal"
 )
 
 // ChunkWriter stores flushed chunks durably: the chunk objects and the index
@@ -23,6 +30,14 @@ import (
 type ChunkWriter interface {
 	PutChunks(ctx context.Context, tenant string, chunks []storage.Chunk) error
 }
+
+// Lifecycle states.
+const (
+	stateStarting int32 = iota
+	stateReplaying
+	stateRunning
+	stateStopped
+)
 
 // Ingester holds the in-memory streams of every tenant.
 type Ingester struct {
@@ -36,15 +51,32 @@ type Ingester struct {
 	mtx       sync.RWMutex
 	instances map[string]*instance
 
-	flushMtx sync.Mutex // one flush sweep at a time
-	quit     chan struct{}
-	done     sync.WaitGroup
+	wal       *wal.WAL // nil when disabled
+	walActive bool     // records are logged: set once replay is done
+	nextRef   atomic.Uint64
+	nextChunk atomic.Uint64
+
+	memLimit  int64
+	unflushed atomic.Int64 // estimated bytes of unflushed chunk data
+	queued    atomic.Int64 // cut chunks waiting to be flushed
+	flushErr  atomic.Pointer[string]
+	state     atomic.Int32
+
+	flushMtx     sync.Mutex // one flush sweep at a time
+	recoverOnce  sync.Once
+	recoverErr   error
+	checkpointMu sync.Mutex
+	checkpointCh chan struct{}
+	quit         chan struct{}
+	done         sync.WaitGroup
 
 	m *metrics
 }
 
-// New returns an ingester that flushes to store. Call Start to begin the
-// periodic flush loop and Stop to flush everything and end it.
+// New returns an ingester that flushes to store. With the WAL enabled it
+// opens the WAL directory. Call Recover (or Start, which recovers if that
+// was not done) to replay the WAL, Start to begin the flush and checkpoint
+// loops, and Stop to flush, checkpoint and end them.
 func New(cfg Config, limits *validation.Overrides, store ChunkWriter, logger *slog.Logger, reg prometheus.Registerer) (*Ingester, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -53,34 +85,115 @@ func New(cfg Config, limits *validation.Overrides, store ChunkWriter, logger *sl
 	if err != nil {
 		return nil, err
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	i := &Ingester{
-		cfg:       cfg,
-		limits:    limits,
-		store:     store,
-		logger:    logger,
-		now:       time.Now,
-		chunkCfg:  chunk.Config{BlockSize: cfg.ChunkBlockSize, TargetSize: cfg.ChunkTargetSize, Encoding: enc},
-		instances: map[string]*instance{},
-		quit:      make(chan struct{}),
-		m:         newMetrics(reg),
+		cfg:          cfg,
+		limits:       limits,
+		store:        store,
+		logger:       logger,
+		now:          time.Now,
+		chunkCfg:     chunk.Config{BlockSize: cfg.ChunkBlockSize, TargetSize: cfg.ChunkTargetSize, Encoding: enc},
+		instances:    map[string]*instance{},
+		memLimit:     int64(cfg.MaxUnflushedBytes),
+		checkpointCh: make(chan struct{}, 1),
+		quit:         make(chan struct{}),
+	}
+	if i.memLimit == 0 {
+		i.memLimit = autoMemoryLimit()
+	}
+	i.m = newMetrics(reg, i)
+	if cfg.WAL.Enabled && cfg.WAL.Dir == "" {
+		logger.Warn("no -ingester.wal-dir: running without a write-ahead log; a crash loses what is not flushed")
+	}
+	if cfg.WAL.Enabled && cfg.WAL.Dir != "" {
+		policy, _ := wal.ParseSyncPolicy(cfg.WAL.Sync)
+		w, err := wal.Open(wal.Options{Dir: cfg.WAL.Dir, Sync: policy, SyncPeriod: cfg.WAL.SyncPeriod}, logger.With("component", "wal"), reg)
+		if err != nil {
+			return nil, fmt.Errorf("open wal: %w", err)
+		}
+		i.wal = w
 	}
 	return i, nil
 }
 
-// Start begins the periodic flush loop.
+// Start recovers from the WAL if Recover was not called, then begins the
+// periodic flush and checkpoint loops.
 func (i *Ingester) Start() {
+	if err := i.Recover(context.Background()); err != nil {
+		i.logger.Error("wal replay failed; the ingester refuses pushes", "err", err)
+		return
+	}
 	i.done.Add(1)
-	go i.loop()
+	go i.flushLoop()
+	if i.wal != nil {
+		i.done.Add(1)
+		go i.checkpointLoop()
+	}
 }
 
-// Stop ends the flush loop and flushes every chunk, open or not.
+// CheckReady reports nil once the ingester takes pushes; otherwise the
+// reason it does not.
+func (i *Ingester) CheckReady() error {
+	switch i.state.Load() {
+	case stateRunning:
+		return nil
+	case stateReplaying:
+		return errors.New("not ready: replaying WAL")
+	case stateStopped:
+		return errors.New("not ready: stopping")
+	}
+	if i.recoverErr != nil {
+		return fmt.Errorf("not ready: WAL replay failed: %w", i.recoverErr)
+	}
+	return errors.New("not ready: starting")
+}
+
+// Stop ends the loops, flushes every chunk (unless -ingester.flush-on-shutdown
+// is off), writes a last checkpoint of what could not be flushed and closes
+// the WAL. With the WAL, a flush that fails leaves the data in the
+// checkpoint, and Stop reports success.
 func (i *Ingester) Stop(ctx context.Context) error {
+	recovered := i.state.Load() == stateRunning
+	i.state.Store(stateStopped)
 	close(i.quit)
 	i.done.Wait()
-	return i.Flush(ctx)
+	if i.wal == nil {
+		return i.sweep(ctx, sweepOptions{all: true, reason: reasonForced, retry: true})
+	}
+	if !recovered {
+		// Replay did not finish: the WAL is as it was; keep it.
+		return i.wal.Close()
+	}
+	var flushErr error
+	if i.cfg.WAL.FlushOnShutdown {
+		// One attempt per batch: what fails stays in the checkpoint.
+		flushErr = i.sweep(ctx, sweepOptions{all: true, reason: reasonForced})
+	}
+	cpErr := i.checkpoint(true)
+	if err := i.wal.Close(); err != nil && cpErr == nil {
+		cpErr = err
+	}
+	if cpErr != nil {
+		return errors.Join(flushErr, fmt.Errorf("final wal checkpoint: %w", cpErr))
+	}
+	if flushErr != nil {
+		i.logger.Warn("chunks not flushed at shutdown are kept in the WAL checkpoint and flushed after restart", "err", flushErr)
+	}
+	return nil
 }
 
-func (i *Ingester) loop() {
+// Flush cuts every open chunk and writes every unflushed chunk to the store,
+// retrying failures with backoff while ctx allows.
+func (i *Ingester) Flush(ctx context.Context) error {
+	if err := i.ensureRecovered(ctx); err != nil {
+		return err
+	}
+	return i.sweep(ctx, sweepOptions{all: true, reason: reasonForced, retry: true})
+}
+
+func (i *Ingester) flushLoop() {
 	defer i.done.Done()
 	t := time.NewTicker(i.cfg.FlushCheckPeriod)
 	defer t.Stop()
@@ -89,26 +202,83 @@ func (i *Ingester) loop() {
 		case <-i.quit:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), i.cfg.FlushOpTimeout)
-			if err := i.sweep(ctx, false); err != nil {
+			opts := sweepOptions{retry: true, abort: i.quit}
+			// Under memory pressure, cut the open chunks too, unless the
+			// store is failing anyway.
+			if i.unflushed.Load() >= i.memLimit*3/4 && i.flushErr.Load() == nil {
+				opts.all, opts.reason = true, reasonMemoryPressure
+			}
+			if err := i.sweep(context.Background(), opts); err != nil {
 				i.logger.Warn("flush failed; will retry", "err", err)
 			}
-			cancel()
 		}
 	}
 }
 
-// Flush cuts every open chunk and writes every unflushed chunk to the store.
-func (i *Ingester) Flush(ctx context.Context) error {
-	return i.sweep(ctx, true)
+// Push appends the entries of req to the tenant's streams and, with the WAL,
+// waits until they are in it. Entries too far behind their stream's newest
+// entry are refused with an error wrapping validation.ErrInvalid; the others
+// are kept. While replaying, or when the unflushed data reaches the memory
+// limit, the whole push is refused with an error wrapping
+// validation.ErrRateLimited (429): clients retry it later.
+func (i *Ingester) Push(ctx context.Context, tenant string, req *logproto.PushRequest) error {
+	if err := i.admit(ctx); err != nil {
+		return err
+	}
+	inst := i.instance(tenant, true)
+	wl := getWALWriter(i)
+	defer putWALWriter(wl)
+	err := inst.push(req, i.now(), wl)
+	if wl.err != nil {
+		return fmt.Errorf("write-ahead log: %w", wl.err)
+	}
+	if wl.w != nil {
+		if werr := wl.w.Wait(wl.ticket); werr != nil {
+			return fmt.Errorf("write-ahead log: %w", werr)
+		}
+	}
+	return err
 }
 
-// Push appends the entries of req to the tenant's streams. Entries too far
-// behind their stream's newest entry are refused with an error wrapping
-// validation.ErrInvalid; the others are kept.
-func (i *Ingester) Push(ctx context.Context, tenant string, req *logproto.PushRequest) error {
-	inst := i.instance(tenant, true)
-	return inst.push(req, i.now())
+// ensureRecovered recovers an ingester that was used before Recover or
+// Start: the first push or flush replays the WAL.
+func (i *Ingester) ensureRecovered(ctx context.Context) error {
+	if i.state.Load() != stateStarting {
+		return i.CheckReady()
+	}
+	if err := i.Recover(ctx); err != nil {
+		return unavailableError(fmt.Sprintf("ingester could not replay its write-ahead log: %v", err))
+	}
+	return nil
+}
+
+// admit refuses pushes the ingester cannot take now.
+func (i *Ingester) admit(ctx context.Context) error {
+	if i.state.Load() == stateStarting {
+		if err := i.ensureRecovered(ctx); err != nil {
+			return err
+		}
+	}
+	switch i.state.Load() {
+	case stateRunning:
+	case stateReplaying:
+		i.m.refused.WithLabelValues("replaying").Inc()
+		return unavailableError("ingester is replaying its write-ahead log; retry later")
+	default:
+		i.m.refused.WithLabelValues("not_running").Inc()
+		return unavailableError("ingester is not running; retry later")
+	}
+	held := i.unflushed.Load()
+	if held < i.memLimit {
+		return nil
+	}
+	i.m.refused.WithLabelValues("memory_limit").Inc()
+	why := "flushes are behind"
+	if e := i.flushErr.Load(); e != nil {
+		why = "the store is failing: " + *e
+	}
+	return unavailableError(fmt.Sprintf("ingester memory limit reached: %s of log data is waiting to be flushed to the store (limit %s, -ingester.max-unflushed-bytes); %s; retry later",
+		humanBytes(held), humanBytes(i.memLimit), why))
 }
 
 func (i *Ingester) instance(tenant string, create bool) *instance {
@@ -137,18 +307,31 @@ func (i *Ingester) allInstances() []*instance {
 	return out
 }
 
+// account updates the unflushed-bytes estimate for cd. s.mtx must be held.
+func (i *Ingester) account(cd *chunkDesc) {
+	var n int64
+	if cd.flushed.IsZero() {
+		n = int64(cd.c.CompressedSize() + len(cd.data))
+	}
+	i.unflushed.Add(n - cd.accounted)
+	cd.accounted = n
+}
+
 type metrics struct {
 	streams        prometheus.Gauge
 	streamsCreated prometheus.Counter
 	chunksFlushed  *prometheus.CounterVec
 	flushFailures  prometheus.Counter
+	flushRetries   prometheus.Counter
 	memoryChunks   prometheus.Gauge
 	chunkBytes     prometheus.Counter
 	linesAppended  prometheus.Counter
 	duplicates     prometheus.Counter
+	refused        *prometheus.CounterVec
+	replayedLines  prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer, i *Ingester) *metrics {
 	m := &metrics{
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "skald_ingester_memory_streams", Help: "Streams held in memory."}),
@@ -157,7 +340,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		chunksFlushed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "skald_ingester_chunks_flushed_total", Help: "Chunks flushed, by reason."}, []string{"reason"}),
 		flushFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "skald_ingester_flush_failures_total", Help: "Flushes that failed and will be retried."}),
+			Name: "skald_ingester_flush_failures_total", Help: "Attempts to write a batch of chunks to the store that failed."}),
+		flushRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skald_ingester_flush_retries_total", Help: "Retries of failed chunk batch writes, after a backoff."}),
 		memoryChunks: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "skald_ingester_memory_chunks", Help: "Chunks held in memory."}),
 		chunkBytes: prometheus.NewCounter(prometheus.CounterOpts{
@@ -166,9 +351,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "skald_ingester_lines_appended_total", Help: "Entries appended to chunks."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skald_ingester_duplicate_entries_total", Help: "Exact duplicate entries dropped."}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "skald_ingester_pushes_refused_total", Help: "Pushes refused whole, by reason (memory_limit, replaying, not_running)."}, []string{"reason"}),
+		replayedLines: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skald_ingester_wal_replayed_entries_total", Help: "Entries appended to chunks by WAL replay."}),
+	}
+	for _, r := range []string{"memory_limit", "replaying", "not_running"} {
+		m.refused.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.streams, m.streamsCreated, m.chunksFlushed, m.flushFailures, m.memoryChunks, m.chunkBytes, m.linesAppended, m.duplicates)
+		reg.MustRegister(m.streams, m.streamsCreated, m.chunksFlushed, m.flushFailures, m.flushRetries, m.memoryChunks,
+			m.chunkBytes, m.linesAppended, m.duplicates, m.refused, m.replayedLines,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "skald_ingester_unflushed_bytes", Help: "Estimated bytes of chunk data held in memory and not yet in the store (what -ingester.max-unflushed-bytes bounds)."},
+				func() float64 { return float64(i.unflushed.Load()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "skald_ingester_unflushed_bytes_limit", Help: "The limit on unflushed chunk data above which pushes are refused."},
+				func() float64 { return float64(i.memLimit) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "skald_ingester_flush_queue_length", Help: "Cut chunks waiting to be written to the store."},
+				func() float64 { return float64(i.queued.Load()) }),
+		)
 	}
 	return m
 }
@@ -179,6 +382,15 @@ type streamLimitError string
 
 func (e streamLimitError) Error() string        { return string(e) }
 func (e streamLimitError) Is(target error) bool { return target == validation.ErrRateLimited }
+
+// unavailableError refuses a whole push the ingester cannot take now
+// (replaying, memory limit). It matches validation.ErrRateLimited, so the
+// API answers 429 as Loki does for limits the ingester enforces; every
+// Loki client retries a 429 with backoff.
+type unavailableError string
+
+func (e unavailableError) Error() string        { return string(e) }
+func (e unavailableError) Is(target error) bool { return target == validation.ErrRateLimited }
 
 // invalidError is an entry refused by the ingester (400).
 type invalidError string

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/skald-logs/skald/pkg/index"
 	"github.com/skald-logs/skald/pkg/logproto"
 )
@@ -23,16 +25,16 @@ func newInstance(tenant string, ing *Ingester) *instance {
 	return &instance{tenant: tenant, ing: ing, streams: map[string]*stream{}}
 }
 
-func (inst *instance) push(req *logproto.PushRequest, now time.Time) error {
+func (inst *instance) push(req *logproto.PushRequest, now time.Time, wl *walWriter) error {
 	var errs []string
 	for i := range req.Streams {
 		s := &req.Streams[i]
 		for {
-			st, err := inst.getOrCreate(s.Labels)
+			st, err := inst.getOrCreate(s.Labels, wl)
 			if err != nil {
 				return err
 			}
-			msg, ok := st.push(s.Entries, now, inst.ing)
+			msg, ok := st.push(s.Entries, now, inst.ing, wl)
 			if !ok {
 				continue // removed by a flush sweep meanwhile
 			}
@@ -41,6 +43,9 @@ func (inst *instance) push(req *logproto.PushRequest, now time.Time) error {
 			}
 			break
 		}
+		if wl.err != nil {
+			return nil // Push reports it
+		}
 	}
 	if len(errs) > 0 {
 		return invalidError(strings.Join(errs, "\n"))
@@ -48,7 +53,7 @@ func (inst *instance) push(req *logproto.PushRequest, now time.Time) error {
 	return nil
 }
 
-func (inst *instance) getOrCreate(key string) (*stream, error) {
+func (inst *instance) getOrCreate(key string, wl *walWriter) (*stream, error) {
 	inst.mtx.RLock()
 	st := inst.streams[key]
 	inst.mtx.RUnlock()
@@ -70,11 +75,20 @@ func (inst *instance) getOrCreate(key string) (*stream, error) {
 	if max := inst.ing.limits.For(inst.tenant).MaxGlobalStreamsPerUser; max > 0 && len(inst.streams) >= max {
 		return nil, streamLimitError(streamLimitMsg(key, inst.tenant))
 	}
-	st = &stream{lbls: lbls, key: key, fp: index.Fingerprint(lbls)}
+	st = inst.addStream(key, lbls, inst.ing.nextRef.Add(1))
+	// Logged under inst.mtx: a checkpoint that starts after this record
+	// finds the stream in the map.
+	wl.series(inst.tenant, st.ref, key)
+	return st, nil
+}
+
+// addStream adds a new stream. inst.mtx must be held.
+func (inst *instance) addStream(key string, lbls labels.Labels, ref uint64) *stream {
+	st := &stream{lbls: lbls, key: key, fp: index.Fingerprint(lbls), ref: ref}
 	inst.streams[key] = st
 	inst.ing.m.streams.Inc()
 	inst.ing.m.streamsCreated.Inc()
-	return st, nil
+	return st
 }
 
 // snapshot returns the tenant's streams at this moment.

@@ -23,6 +23,7 @@ type stream struct {
 	lbls labels.Labels
 	key  string
 	fp   uint64
+	ref  uint64 // names the stream in the WAL
 
 	mtx     sync.Mutex
 	highest int64 // newest timestamp accepted
@@ -32,24 +33,31 @@ type stream struct {
 
 type chunkDesc struct {
 	c           *chunk.MemChunk
-	window      int64 // start of the chunk's time window, Unix ns
+	id          uint64 // names the chunk in the WAL
+	window      int64  // start of the chunk's time window, Unix ns
 	open        bool
 	firstAppend time.Time
 	lastAppend  time.Time
 	flushed     time.Time // zero until written to the store
 	reason      string    // why it was cut
 	data        []byte    // encoded form, kept from encoding until flushed
+	accounted   int64     // bytes counted in Ingester.unflushed
 }
 
-// push appends entries and returns a message for those refused ("" if none).
-// It reports false, having appended nothing, when the stream was removed.
-func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester) (string, bool) {
+// push appends entries, logging what it accepts to wl, and returns a
+// message for those refused ("" if none). It reports false, having appended
+// nothing, when the stream was removed.
+func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl *walWriter) (string, bool) {
 	window := int64(ing.cfg.MaxChunkAge / 2)
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	if s.dead {
 		return "", false
 	}
+	// The records go to the WAL under the stream's lock, so the WAL holds
+	// each stream's changes in the order they were made.
+	wl.beginStream(s.ref)
+	defer wl.endStream()
 	var refused int
 	var lastErr string
 	for i := range entries {
@@ -65,13 +73,12 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester) (s
 		win := floorDiv(e.Timestamp, window) * window
 		cd := s.openChunk(win)
 		if cd != nil && !cd.c.SpaceFor(len(e.Line)) {
-			s.cut(cd, "full", ing)
+			s.cut(cd, reasonFull, ing)
+			wl.cut(cd)
 			cd = nil
 		}
 		if cd == nil {
-			cd = &chunkDesc{c: chunk.NewMemChunk(ing.chunkCfg), window: win, open: true, firstAppend: now}
-			s.chunks = append(s.chunks, cd)
-			ing.m.memoryChunks.Inc()
+			cd = s.newChunk(ing.nextChunk.Add(1), win, now, ing)
 		}
 		dup, err := cd.c.Append(e.Timestamp, e.Line, e.StructuredMetadata)
 		if err != nil {
@@ -83,6 +90,8 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester) (s
 			ing.m.duplicates.Inc()
 			continue
 		}
+		wl.entry(cd.id, e)
+		ing.account(cd)
 		ing.m.linesAppended.Inc()
 		cd.lastAppend = now
 		if e.Timestamp > s.highest {
@@ -95,6 +104,14 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester) (s
 	return fmt.Sprintf("%s,\ntotal ignored: %d out of %d for stream: %s", lastErr, refused, len(entries), s.key), true
 }
 
+// newChunk adds an open chunk. s.mtx must be held.
+func (s *stream) newChunk(id uint64, window int64, now time.Time, ing *Ingester) *chunkDesc {
+	cd := &chunkDesc{c: chunk.NewMemChunk(ing.chunkCfg), id: id, window: window, open: true, firstAppend: now, lastAppend: now}
+	s.chunks = append(s.chunks, cd)
+	ing.m.memoryChunks.Inc()
+	return cd
+}
+
 func (s *stream) openChunk(window int64) *chunkDesc {
 	for i := len(s.chunks) - 1; i >= 0; i-- {
 		if cd := s.chunks[i]; cd.open && cd.window == window {
@@ -104,30 +121,53 @@ func (s *stream) openChunk(window int64) *chunkDesc {
 	return nil
 }
 
-// cut closes an open chunk; the next sweep flushes it. s.mtx must be held.
-func (s *stream) cut(cd *chunkDesc, reason string, ing *Ingester) {
-	cd.open = false
-	cd.reason = reason
+// chunkByID returns the unflushed chunk with the WAL id, or nil. (A flushed
+// chunk may share its id with a newer one: replay flushes and starts the
+// chunk again when it reaches its memory ceiling.) s.mtx must be held.
+func (s *stream) chunkByID(id uint64) *chunkDesc {
+	for i := len(s.chunks) - 1; i >= 0; i-- {
+		if cd := s.chunks[i]; cd.id == id && cd.flushed.IsZero() {
+			return cd
+		}
+	}
+	return nil
 }
 
-// cutDue closes the open chunks whose time is up; with all set it closes every
-// open chunk. s.mtx must be held.
-func (s *stream) cutDue(now time.Time, cfg *Config, all bool, ing *Ingester) {
+// cut closes an open chunk; the next sweep flushes it. s.mtx must be held.
+func (s *stream) cut(cd *chunkDesc, reason string, ing *Ingester) {
+	if !cd.open {
+		return
+	}
+	cd.open = false
+	cd.reason = reason
+	if cd.flushed.IsZero() {
+		ing.queued.Add(1)
+	}
+}
+
+// cutDue closes the open chunks whose time is up, logging the cuts to wl;
+// with all set it closes every open chunk. s.mtx must be held.
+func (s *stream) cutDue(now time.Time, cfg *Config, all bool, allReason string, ing *Ingester, wl *walWriter) {
 	window := int64(cfg.MaxChunkAge / 2)
 	for _, cd := range s.chunks {
 		if !cd.open {
 			continue
 		}
+		var reason string
 		switch {
 		case all:
-			s.cut(cd, "forced", ing)
+			reason = allReason
 		case now.Sub(cd.lastAppend) >= cfg.ChunkIdlePeriod:
-			s.cut(cd, "idle", ing)
+			reason = reasonIdle
 		case now.Sub(cd.firstAppend) >= cfg.MaxChunkAge:
-			s.cut(cd, "max_age", ing)
+			reason = reasonMaxAge
 		case s.highest >= cd.window+2*window:
-			s.cut(cd, "window_closed", ing)
+			reason = reasonWindowClosed
+		default:
+			continue
 		}
+		s.cut(cd, reason, ing)
+		wl.cut(cd)
 	}
 }
 
