@@ -1,6 +1,7 @@
 package logql
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -48,15 +49,15 @@ func matchesAll(lbls labels.Labels, ms []*labels.Matcher) bool {
 	return true
 }
 
-// window returns the entries of s in [start, end), in dir order.
+// window returns the entries of s in [start, end), in dir order; forward
+// it is a part of s.entries, not a copy.
 func (s *memStream) window(start, end int64, dir logproto.Direction) []logproto.Entry {
-	var out []logproto.Entry
-	for _, e := range s.entries {
-		if e.Timestamp >= start && e.Timestamp < end {
-			out = append(out, e)
-		}
-	}
+	byTS := func(e logproto.Entry, t int64) int { return cmp.Compare(e.Timestamp, t) }
+	i, _ := slices.BinarySearchFunc(s.entries, start, byTS)
+	j, _ := slices.BinarySearchFunc(s.entries, end, byTS)
+	out := s.entries[i:max(i, j)]
 	if dir == logproto.Backward {
+		out = slices.Clone(out)
 		slices.Reverse(out)
 	}
 	return out
@@ -127,7 +128,7 @@ func stream(lbls string, entries ...string) memStream {
 		}
 		s.entries = append(s.entries, logproto.Entry{Timestamp: sec(f), Line: line})
 	}
-	slices.SortStableFunc(s.entries, func(a, b logproto.Entry) int { return int(a.Timestamp - b.Timestamp) })
+	slices.SortStableFunc(s.entries, func(a, b logproto.Entry) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
 	return s
 }
 

@@ -26,6 +26,8 @@ func (e *Engine) execSamples(ctx context.Context, tenant string, ex syntax.Sampl
 	instant := isInstant(p)
 	if v, ok := syntax.ConstantValue(ex); ok {
 		if instant {
+			// Loki's engine counts 0 entries for a scalar; its answers
+			// (through the query frontend) say 1.
 			return Result{Type: ValueScalar, Scalar: Point{T: p.Start / 1e6, V: v}, Stats: Stats{TotalEntriesReturned: 1}}, nil
 		}
 		var pts []Point
@@ -33,7 +35,7 @@ func (e *Engine) execSamples(ctx context.Context, tenant string, ex syntax.Sampl
 		for t, ok := c.next(); ok; t, ok = c.next() {
 			pts = append(pts, Point{T: t / 1e6, V: v})
 		}
-		return Result{Type: ValueMatrix, Matrix: []Series{{Metric: labels.EmptyLabels(), Points: pts}}, Stats: Stats{TotalEntriesReturned: 1}}, nil
+		return Result{Type: ValueMatrix, Matrix: []Series{{Metric: labels.EmptyLabels(), Points: pts}}, Stats: Stats{TotalEntriesReturned: int64(len(pts))}}, nil
 	}
 	counters := &log.Counters{}
 	b := evalBuilder{e: e, ctx: ctx, tenant: tenant, steps: st, stats: counters}
@@ -128,7 +130,12 @@ func collectMatrix(ctx context.Context, ev stepEvaluator, limit int) (Result, er
 	if matrix == nil {
 		matrix = []Series{}
 	}
-	return Result{Type: ValueMatrix, Matrix: matrix, Stats: Stats{TotalEntriesReturned: int64(len(matrix))}}, nil
+	// Loki counts the points of a matrix as the entries it returns.
+	var points int64
+	for _, s := range matrix {
+		points += int64(len(s.Points))
+	}
+	return Result{Type: ValueMatrix, Matrix: matrix, Stats: Stats{TotalEntriesReturned: points}}, nil
 }
 
 // sortable reports whether the query orders its result (sort, sort_desc),

@@ -155,6 +155,7 @@ func TestVectorAggregations(t *testing.T) {
 		{`stddev(` + in + `)`, "{} 10=1.019803903\n"},
 		// Ties resolve by labels: pod 1 of app b before pod 2.
 		{`topk(2, ` + in + `)`, "{app=\"a\", pod=\"1\"} 10=3\n{app=\"c\", pod=\"1\"} 10=4\n"},
+		{`approx_topk(2, ` + in + `)`, "{app=\"a\", pod=\"1\"} 10=3\n{app=\"c\", pod=\"1\"} 10=4\n"},
 		{`topk by (app) (1, ` + in + `)`, "{app=\"a\", pod=\"1\"} 10=3\n{app=\"b\", pod=\"1\"} 10=2\n{app=\"c\", pod=\"1\"} 10=4\n"},
 		{`bottomk(2, ` + in + `)`, "{app=\"a\", pod=\"2\"} 10=1\n{app=\"b\", pod=\"1\"} 10=2\n"},
 		{`sort_desc(sum by (app) (count_over_time({pod="2"}[10s])))`, "{app=\"b\"} 10=2\n{app=\"a\"} 10=1\n"},
@@ -340,6 +341,14 @@ func TestStats(t *testing.T) {
 	if st.TotalLinesProcessed != 8 || st.TotalBytesProcessed != 2+3+4+5+6+2+4+6 || st.PostFilterLines != 5 || st.TotalEntriesReturned != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+	// Entries returned are the points of a matrix, as Loki counts them.
+	res, err = newTestEngine(q, 500).Query(context.Background(), "t", rangeParams(`count_over_time({env="prod"}[10s])`, 10, 50, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.TotalEntriesReturned != 5+3 {
+		t.Fatalf("%d entries returned for\n%s", res.Stats.TotalEntriesReturned, formatResult(res))
+	}
 }
 
 func TestUnwrap(t *testing.T) {
@@ -471,5 +480,14 @@ func TestJSONErrorSamples(t *testing.T) {
 				t.Fatalf("got\n%s\nwant\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCancelledQuery(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := newTestEngine(&memQuerier{streams: twoStreams()}, 500).Query(ctx, "t", rangeParams(`count_over_time({env="prod"}[10s])`, 10, 50, 10))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

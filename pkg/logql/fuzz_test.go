@@ -1,0 +1,74 @@
+package logql
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/skald-logs/skald/pkg/logql/syntax"
+)
+
+// FuzzMetricQuery evaluates any query that parses over a few streams, as a
+// range and as an instant query, through both source paths: it must not
+// panic, both paths must agree, and a range result must have points in
+// time order inside the query's range.
+func FuzzMetricQuery(f *testing.F) {
+	for _, q := range []string{
+		`count_over_time({app="a"}[20s])`,
+		`sum by (level) (rate({app=~"a|b"} | logfmt [10s] offset 5s))`,
+		`topk(2, sum by (app) (bytes_over_time({app=~".+"}[1m])))`,
+		`quantile_over_time(0.9, {app="a"} | logfmt | unwrap took | __error__="" [30s]) by (level)`,
+		`rate_counter({app="b"} | logfmt | unwrap n [30s])`,
+		`sum(count_over_time({app="a"} | json [1m])) / on () group_left sum(count_over_time({app="b"}[1m]))`,
+		`label_replace(absent_over_time({app="zz"}[5s]), "x", "$1", "app", "(.*)")`,
+		`vector(1) + vector(1)`,
+		`1 + 1`,
+		`count_over_time({app="a"}[5s]) > bool 0 or vector(0)`,
+		`sort_desc(stddev_over_time({app="b"} | logfmt | unwrap n [1m]))`,
+	} {
+		f.Add(q)
+	}
+	streams := []memStream{
+		withMetadata(stream(`{app="a"}`, "1 level=info took=1.5", "12 level=error took=x", "25 level=info took=3", "40 {\"k\":1}"), "trace", "t"),
+		stream(`{app="b", env="prod"}`, "5 n=1", "15 n=4", "30 n=2", "45 n=9"),
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		e, err := syntax.ParseExpr(q)
+		if err != nil {
+			return
+		}
+		if _, ok := e.(syntax.SampleExpr); !ok {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, p := range []Params{rangeParams(q, 0, 60, 7), instantParams(q, 50)} {
+			qm := &memQuerier{streams: streams}
+			res, err := newTestEngine(qm, 500).Query(ctx, "t", p)
+			res2, err2 := newTestEngine(logsOnly{qm}, 500).Query(ctx, "t", p)
+			if (err == nil) != (err2 == nil) {
+				t.Fatalf("%q: SelectSamples error %v, SelectLogs error %v", q, err, err2)
+			}
+			if err != nil {
+				if errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("%q: %v", q, err)
+				}
+				continue
+			}
+			if formatResult(res) != formatResult(res2) {
+				t.Fatalf("%q: paths differ\n%s\n%s", q, formatResult(res), formatResult(res2))
+			}
+			for _, s := range res.Matrix {
+				last := int64(math.MinInt64)
+				for _, pt := range s.Points {
+					if pt.T <= last || pt.T < p.Start/1e6 || pt.T > p.End/1e6 {
+						t.Fatalf("%q: point at %d out of order or range", q, pt.T)
+					}
+					last = pt.T
+				}
+			}
+		}
+	})
+}
