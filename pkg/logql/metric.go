@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -126,7 +127,7 @@ func collectMatrix(ctx context.Context, ev stepEvaluator, limit int) (Result, er
 	if err := ev.err(); err != nil {
 		return Result{}, err
 	}
-	slices.SortFunc(matrix, func(a, b Series) int { return labels.Compare(a.Metric, b.Metric) })
+	sortMatrix(matrix)
 	if matrix == nil {
 		matrix = []Series{}
 	}
@@ -136,6 +137,26 @@ func collectMatrix(ctx context.Context, ev stepEvaluator, limit int) (Result, er
 		points += int64(len(s.Points))
 	}
 	return Result{Type: ValueMatrix, Matrix: matrix, Stats: Stats{TotalEntriesReturned: points}}, nil
+}
+
+// sortMatrix orders series by the text of their labels, as Loki's answers
+// come (its query frontend merges matrices so): {level="error"} sorts
+// before {}, which labels.Compare would put first.
+func sortMatrix(m []Series) {
+	keys := make([]string, len(m))
+	for i := range m {
+		keys[i] = m[i].Metric.String()
+	}
+	idx := make([]int, len(m))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	sorted := make([]Series, len(m))
+	for i, j := range idx {
+		sorted[i] = m[j]
+	}
+	copy(m, sorted)
 }
 
 // sortable reports whether the query orders its result (sort, sort_desc),

@@ -491,3 +491,21 @@ func TestCancelledQuery(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// Matrices come sorted by the text of their labels, as in Loki's answer
+// query_range-matrix.json: the series without level is last.
+func TestMatrixOrder(t *testing.T) {
+	streams := []memStream{
+		stream(`{job="smoke", level="info"}`, "1 a", "2 b", "3 c"),
+		stream(`{job="smoke", level="error"}`, "1 a", "2 b"),
+		stream(`{job="smoke"}`, "1 a", "2 b"),
+	}
+	res, err := runBoth(t, streams, rangeParams(`sum by (level) (count_over_time({job="smoke"}[5m]))`, 60, 60, 60))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "{level=\"error\"} 60=2\n{level=\"info\"} 60=3\n{} 60=2\n"
+	if got := formatResult(res); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
