@@ -1,5 +1,10 @@
 // Package app wires Skald's components into one process according to the
 // configuration and the -target flag, and runs it until it is told to stop.
+//
+// -target=all runs every component in one process with in-process calls
+// and no ring: the single binary. Any other target is a cluster member:
+// distributors, ingesters and queriers find each other through the ring
+// (gossiped with memberlist) and talk over gRPC; see docs/cluster.md.
 package app
 
 import (
@@ -9,157 +14,129 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
-	"runtime"
-	"strconv"
+	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
 
-	"github.com/skald-logs/skald/pkg/api"
 	"github.com/skald-logs/skald/pkg/distributor"
 	"github.com/skald-logs/skald/pkg/ingester"
-	"github.com/skald-logs/skald/pkg/logql"
+	"github.com/skald-logs/skald/pkg/ingester/client"
 	"github.com/skald-logs/skald/pkg/objstore"
-	"github.com/skald-logs/skald/pkg/objstore/filesystem"
-	"github.com/skald-logs/skald/pkg/objstore/s3"
-	"github.com/skald-logs/skald/pkg/querier"
+	"github.com/skald-logs/skald/pkg/ring"
+	"github.com/skald-logs/skald/pkg/ring/memberlist"
 	"github.com/skald-logs/skald/pkg/storage"
 )
 
 // App is one running skald process.
 type App struct {
-	cfg    *Config
-	logger *slog.Logger
-	reg    *prometheus.Registry
+	cfg     *Config
+	logger  *slog.Logger
+	reg     *prometheus.Registry
+	targets map[string]bool
 
-	bucket   objstore.Bucket
-	ingester *ingester.Ingester
-	http     *http.Server
-	listener net.Listener
+	bucket   objstore.Bucket // nil when no component stores
+	store    *storage.Store
+	ingester *ingester.Ingester // nil when not an ingester
+
+	// Cluster members only.
+	kv         ring.KV
+	gossip     *memberlist.KV // the kv when it is memberlist
+	ring       *ring.Ring
+	pool       *client.Pool
+	replicator *distributor.Replicator
+	ingGRPC    *ingester.GRPCServer
+	lifecycler *ring.Lifecycler
+
+	http         *http.Server
+	listener     net.Listener
+	grpc         *grpc.Server
+	grpcListener net.Listener
+
 	ready    atomic.Bool
+	exit     chan struct{} // closed by /ingester/shutdown
+	exitOnce sync.Once
+
+	stopIngesterOnce sync.Once
+	stopIngesterErr  error
 }
 
 // New builds the components of cfg; nothing listens until Run.
 func New(cfg *Config, logger *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, logger: logger, reg: prometheus.NewRegistry()}
+	targets, err := cfg.targets()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), targets: targets, exit: make(chan struct{})}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	overrides, err := cfg.overrides()
+	if a.single() {
+		err = a.initSingle()
+	} else {
+		err = a.initCluster()
+	}
 	if err != nil {
+		a.closeAll()
 		return nil, err
 	}
-	bucket, err := newBucket(cfg, logger.With("component", "objstore"), a.reg)
-	if err != nil {
-		return nil, fmt.Errorf("object store: %w", err)
-	}
-	a.bucket = bucket
-	store, err := storage.New(cfg.Store, bucket, cfg.Ingester.ID, logger.With("component", "store"), a.reg)
-	if err != nil {
-		return nil, err
-	}
-	ing, err := ingester.New(cfg.Ingester, overrides, store, logger.With("component", "ingester"), a.reg)
-	if err != nil {
-		return nil, err
-	}
-	a.ingester = ing
-	dist := distributor.New(overrides, ing, logger.With("component", "distributor"), a.reg)
-	q := querier.New(cfg.Querier, ing, store, store)
-	engine := logql.NewEngine(q, overrides, logger.With("component", "engine"))
-
-	apiCfg := cfg.API
-	apiCfg.AuthEnabled = cfg.AuthEnabled
-	apiCfg.MaxEntriesLimitPerQuery = cfg.Limits.MaxEntriesLimitPerQuery
-	apiCfg.MaxQueryLength = cfg.Limits.MaxQueryLength
-	apiCfg.Build = api.BuildInfo{
-		Version: Version, Revision: Revision, Branch: Branch,
-		BuildUser: BuildUser, BuildDate: BuildDate, GoVersion: runtime.Version(),
-	}
-	handler := api.New(apiCfg, api.Deps{
-		Pusher:    dist,
-		Engine:    engine,
-		Metadata:  q,
-		Flusher:   ing,
-		Readiness: readiness{a},
-	}, logger.With("component", "api"), a.reg, a.reg).Handler()
-
-	mux := http.NewServeMux()
-	mux.Handle("/", handler)
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-
-	addr := net.JoinHostPort(cfg.Server.HTTPListenAddress, strconv.Itoa(cfg.Server.HTTPListenPort))
-	a.http = &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	return a, nil
 }
 
-// newBucket opens the configured object store. An S3 bucket that cannot be
-// reached at start is reported, not fatal: flushes retry until it answers.
-func newBucket(cfg *Config, logger *slog.Logger, reg prometheus.Registerer) (objstore.Bucket, error) {
-	if cfg.Storage.Backend != "s3" {
-		return filesystem.New(filesystem.Config{Dir: cfg.filesystemDir()}, logger)
-	}
-	b, err := s3.New(cfg.Storage.S3, logger, reg)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Check(ctx); err != nil {
-		logger.Warn("S3 bucket not reachable at start; flushes will retry", "err", err)
-	}
-	return b, nil
-}
+// single reports whether this is the single binary (-target=all).
+func (a *App) single() bool { return a.targets[TargetAll] }
 
-type readiness struct{ a *App }
+func (a *App) has(target string) bool { return a.targets[target] }
 
-func (r readiness) Ready(context.Context) error {
-	if !r.a.ready.Load() {
-		if err := r.a.ingester.CheckReady(); err != nil {
-			return err // e.g. "not ready: replaying WAL"
-		}
-		return errors.New("not ready: starting")
-	}
-	return nil
-}
-
-// Run serves until ctx is cancelled, then stops accepting requests, flushes
-// every in-memory chunk to the store and returns.
+// Run serves until ctx is cancelled (or POST /ingester/shutdown), then
+// stops: an ingester leaves the ring after flushing its chunks.
 func (a *App) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.http.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	a.listener = ln
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- a.http.Serve(ln) }()
-	// Serve while the WAL replays, so /ready can say so.
-	if err := a.ingester.Recover(ctx); err != nil {
+
+	if err := a.start(ctx, errc); err != nil {
 		serr := a.shutdown()
 		if ctx.Err() != nil {
-			return serr // stopped during replay; the WAL is kept
+			return serr // stopped while starting
 		}
 		return errors.Join(err, serr)
 	}
-	a.ingester.Start()
 	a.ready.Store(true)
-	a.logger.Info("skald started", "version", Version, "http", ln.Addr().String(), "target", a.cfg.Target,
-		"data", a.cfg.Common.PathPrefix)
+	a.logger.Info("skald started", "version", Version, "http", ln.Addr().String(), "grpc", a.GRPCAddr(),
+		"target", a.cfg.Target, "data", a.cfg.Common.PathPrefix)
 
 	select {
 	case <-ctx.Done():
+	case <-a.exit:
+		a.logger.Info("shutting down as /ingester/shutdown asked")
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			a.logger.Error("http server failed", "err", err)
+		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+			a.logger.Error("server failed", "err", err)
 		}
 	}
 	return a.shutdown()
+}
+
+// start brings the components up in order: the ring's gossip, then the
+// ingester (WAL replay, flush loop, gRPC, joining the ring).
+func (a *App) start(ctx context.Context, errc chan<- error) error {
+	if a.ingester != nil {
+		// Serve HTTP while the WAL replays, so /ready can say so.
+		if err := a.ingester.Recover(ctx); err != nil {
+			return err
+		}
+		a.ingester.Start()
+	}
+	if a.single() {
+		return nil
+	}
+	return a.startCluster(ctx, errc)
 }
 
 // Addr is the address the HTTP server listens on, once Run has started.
@@ -170,26 +147,94 @@ func (a *App) Addr() string {
 	return a.listener.Addr().String()
 }
 
-func (a *App) shutdown() error {
-	a.ready.Store(false)
-	a.logger.Info("stopping: no new requests; flushing chunks")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	if err := a.http.Shutdown(ctx); err != nil {
-		a.logger.Warn("http shutdown", "err", err)
+// GRPCAddr is the address the gRPC server listens on; empty for
+// -target=all or before Run.
+func (a *App) GRPCAddr() string {
+	if a.grpcListener == nil {
+		return ""
 	}
-	cancel()
-	flushCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Ingester.FlushOpTimeout)
-	defer cancel()
-	err := a.ingester.Stop(flushCtx)
+	return a.grpcListener.Addr().String()
+}
+
+// stopIngester takes the ingester out of service once: it stops taking
+// pushes, and with a ring goes LEAVING, flushes every chunk, then leaves.
+func (a *App) stopIngester(ctx context.Context) error {
+	a.stopIngesterOnce.Do(func() {
+		if a.ingester == nil {
+			return
+		}
+		if a.lifecycler != nil && a.lifecycler.State() != ring.Joining {
+			a.stopIngesterErr = a.lifecycler.Stop(ctx) // runs flushAndStop
+			return
+		}
+		a.stopIngesterErr = a.flushAndStop(ctx)
+	})
+	return a.stopIngesterErr
+}
+
+// flushAndStop is the lifecycler's flush hook: no more pushes, then the
+// ingester's final flush.
+func (a *App) flushAndStop(ctx context.Context) error {
+	if a.ingGRPC != nil {
+		a.ingGRPC.RefusePushes()
+	}
+	a.logger.Info("flushing chunks")
+	err := a.ingester.Stop(ctx)
 	if err != nil {
 		a.logger.Error("final flush failed", "err", err)
 	} else {
 		a.logger.Info("all chunks flushed")
 	}
-	if cerr := a.bucket.Close(); cerr != nil && err == nil {
-		err = cerr
-	}
 	return err
+}
+
+func (a *App) shutdown() error {
+	a.ready.Store(false)
+	a.logger.Info("stopping")
+	var errs []error
+	if a.single() {
+		// No new requests, then the final flush.
+		a.stopHTTP()
+		ctx, cancel := a.flushContext()
+		errs = append(errs, a.stopIngester(ctx))
+		cancel()
+	} else {
+		// An ingester leaves while it still answers queries, then stops
+		// serving; a distributor stops taking pushes, then waits for the
+		// replicas' pushes still running.
+		ctx, cancel := a.flushContext()
+		errs = append(errs, a.stopIngester(ctx))
+		cancel()
+		a.stopHTTP()
+		a.stopGRPC()
+		a.stopCluster()
+	}
+	if a.bucket != nil {
+		errs = append(errs, a.bucket.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) flushContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), a.cfg.Ingester.FlushOpTimeout)
+}
+
+func (a *App) stopHTTP() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.GracefulShutdownTimeout)
+	defer cancel()
+	if err := a.http.Shutdown(ctx); err != nil {
+		a.logger.Warn("http shutdown", "err", err)
+	}
+}
+
+// closeAll releases what New built when New fails.
+func (a *App) closeAll() {
+	if a.pool != nil {
+		_ = a.pool.Close()
+	}
+	if a.bucket != nil {
+		_ = a.bucket.Close()
+	}
 }
 
 // NewLogger returns the process logger at the given level.

@@ -9,13 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/skald-logs/skald/pkg/api"
 	"github.com/skald-logs/skald/pkg/ingester"
+	"github.com/skald-logs/skald/pkg/ingester/client"
 	"github.com/skald-logs/skald/pkg/objstore/s3"
 	"github.com/skald-logs/skald/pkg/querier"
+	"github.com/skald-logs/skald/pkg/ring"
+	"github.com/skald-logs/skald/pkg/ring/memberlist"
 	"github.com/skald-logs/skald/pkg/storage"
 	"github.com/skald-logs/skald/pkg/validation"
 )
@@ -31,23 +35,42 @@ type Config struct {
 	Common  CommonConfig  `yaml:"common"`
 	Storage StorageConfig `yaml:"storage_config"`
 
-	Limits   validation.Limits `yaml:"limits_config"`
-	Ingester ingester.Config   `yaml:"ingester"`
-	Querier  querier.Config    `yaml:"querier"`
-	Store    storage.Config    `yaml:"store"`
-	API      api.Config        `yaml:"api"`
+	Limits         validation.Limits `yaml:"limits_config"`
+	Ingester       IngesterConfig    `yaml:"ingester"`
+	IngesterClient client.Config     `yaml:"ingester_client"`
+	Memberlist     memberlist.Config `yaml:"memberlist"`
+	Querier        querier.Config    `yaml:"querier"`
+	Store          storage.Config    `yaml:"store"`
+	API            api.Config        `yaml:"api"`
 
 	// Overrides are per-tenant limits; each starts from limits_config.
 	Overrides map[string]yaml.Node `yaml:"overrides"`
 }
 
-// ServerConfig are the listening addresses and logging.
+// IngesterConfig is Loki's ingester block: the ingester's own settings and
+// its lifecycler (how it takes part in the ring, with the ring itself).
+type IngesterConfig struct {
+	ingester.Config `yaml:",inline"`
+	Lifecycler      ring.LifecyclerConfig `yaml:"lifecycler"`
+}
+
+// ServerConfig are the listening addresses, the gRPC server's limits and
+// logging, with Loki's (dskit's) names.
 type ServerConfig struct {
 	HTTPListenAddress string `yaml:"http_listen_address"`
 	HTTPListenPort    int    `yaml:"http_listen_port"`
 	GRPCListenAddress string `yaml:"grpc_listen_address"`
 	GRPCListenPort    int    `yaml:"grpc_listen_port"`
 	LogLevel          string `yaml:"log_level"`
+
+	GRPCMaxRecvMsgSize       int           `yaml:"grpc_server_max_recv_msg_size"`
+	GRPCMaxSendMsgSize       int           `yaml:"grpc_server_max_send_msg_size"`
+	GRPCMaxConcurrentStreams uint          `yaml:"grpc_server_max_concurrent_streams"`
+	GRPCKeepaliveTime        time.Duration `yaml:"grpc_server_keepalive_time"`
+	GRPCKeepaliveTimeout     time.Duration `yaml:"grpc_server_keepalive_timeout"`
+	GRPCMinTimeBetweenPings  time.Duration `yaml:"grpc_server_min_time_between_pings"`
+	GRPCPingWithoutStream    bool          `yaml:"grpc_server_ping_without_stream_allowed"`
+	GracefulShutdownTimeout  time.Duration `yaml:"graceful_shutdown_timeout"`
 }
 
 // CommonConfig holds settings shared by components.
@@ -72,12 +95,20 @@ type FilesystemConfig struct {
 
 // RegisterFlags registers every flag with its default.
 func (c *Config) RegisterFlags(f *flag.FlagSet) {
-	f.StringVar(&c.Target, "target", "all", "Components to run; this version runs all of them in one process (all).")
+	f.StringVar(&c.Target, "target", "all", "Comma-separated components to run: all (everything in one process, no ring), or any of distributor, ingester, querier, compactor (a cluster joined by the ring).")
 	f.BoolVar(&c.AuthEnabled, "auth.enabled", false, "Require X-Scope-OrgID on every request; when false everything belongs to tenant 'fake'.")
 	f.StringVar(&c.Server.HTTPListenAddress, "server.http-listen-address", "", "HTTP listen address; empty listens on all interfaces.")
 	f.IntVar(&c.Server.HTTPListenPort, "server.http-listen-port", 3100, "HTTP listen port.")
 	f.StringVar(&c.Server.GRPCListenAddress, "server.grpc-listen-address", "", "gRPC listen address; empty listens on all interfaces.")
-	f.IntVar(&c.Server.GRPCListenPort, "server.grpc-listen-port", 9095, "gRPC listen port.")
+	f.IntVar(&c.Server.GRPCListenPort, "server.grpc-listen-port", 9095, "gRPC listen port (cluster targets; -target=all does not listen on gRPC).")
+	f.IntVar(&c.Server.GRPCMaxRecvMsgSize, "server.grpc-max-recv-msg-size-bytes", 100<<20, "Largest gRPC message the server accepts (bytes).")
+	f.IntVar(&c.Server.GRPCMaxSendMsgSize, "server.grpc-max-send-msg-size-bytes", 100<<20, "Largest gRPC message the server sends (bytes).")
+	f.UintVar(&c.Server.GRPCMaxConcurrentStreams, "server.grpc-max-concurrent-streams", 1000, "Concurrent gRPC streams per connection.")
+	f.DurationVar(&c.Server.GRPCKeepaliveTime, "server.grpc.keepalive.time", 2*time.Hour, "Idle time after which the server pings a client connection.")
+	f.DurationVar(&c.Server.GRPCKeepaliveTimeout, "server.grpc.keepalive.timeout", 20*time.Second, "Time the server waits for a ping answer before it closes the connection.")
+	f.DurationVar(&c.Server.GRPCMinTimeBetweenPings, "server.grpc.keepalive.min-time-between-pings", 10*time.Second, "Clients pinging more often are disconnected.")
+	f.BoolVar(&c.Server.GRPCPingWithoutStream, "server.grpc.keepalive.ping-without-stream-allowed", true, "Allow clients to ping without an active stream.")
+	f.DurationVar(&c.Server.GracefulShutdownTimeout, "server.graceful-shutdown-timeout", 30*time.Second, "Time to let in-flight requests finish on shutdown.")
 	f.StringVar(&c.Server.LogLevel, "log.level", "info", "Log level: debug, info, warn, error.")
 	f.StringVar(&c.Common.PathPrefix, "common.path-prefix", "./data", "Data directory.")
 	f.StringVar(&c.Storage.Backend, "storage.backend", "filesystem", "Object store: filesystem or s3.")
@@ -85,6 +116,9 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.Storage.S3.RegisterFlags(f)
 	c.Limits.RegisterFlags(f)
 	c.Ingester.RegisterFlags(f)
+	c.Ingester.Lifecycler.RegisterFlags(f)
+	c.IngesterClient.RegisterFlags(f)
+	c.Memberlist.RegisterFlags(f)
 	c.Querier.RegisterFlags(f)
 	c.Store.RegisterFlags(f)
 	// The API's query limits are the tenant limits above (same flag names);
@@ -115,7 +149,7 @@ func (c *Config) Validate() error {
 	if c.Common.PathPrefix == "" {
 		return errors.New("-common.path-prefix must not be empty")
 	}
-	for _, v := range []interface{ Validate() error }{&c.Limits, &c.Ingester, &c.Store} {
+	for _, v := range []interface{ Validate() error }{&c.Limits, &c.Ingester.Config, &c.Store, &c.Ingester.Lifecycler.Ring, &c.IngesterClient, &c.Memberlist} {
 		if err := v.Validate(); err != nil {
 			return err
 		}
@@ -130,19 +164,31 @@ func (c *Config) filesystemDir() string {
 	return filepath.Join(c.Common.PathPrefix, "objects")
 }
 
-// knownTargets are the components this version can run on their own. The
-// single binary runs them all; the components of a cluster come with the
-// ring and gRPC between them.
-var knownTargets = map[string]bool{"all": true}
+// The targets a process can run.
+const (
+	TargetAll         = "all"
+	TargetDistributor = "distributor"
+	TargetIngester    = "ingester"
+	TargetQuerier     = "querier"
+	TargetCompactor   = "compactor"
+)
 
+var knownTargets = map[string]bool{
+	TargetAll: true, TargetDistributor: true, TargetIngester: true, TargetQuerier: true, TargetCompactor: true,
+}
+
+// targets parses -target: all alone, or a set of cluster components.
 func (c *Config) targets() (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, t := range strings.Split(c.Target, ",") {
 		t = strings.TrimSpace(t)
 		if !knownTargets[t] {
-			return nil, fmt.Errorf("unsupported -target %q: this version runs -target=all", t)
+			return nil, fmt.Errorf("unknown -target %q: want all, or a comma-separated set of distributor, ingester, querier, compactor", t)
 		}
 		out[t] = true
+	}
+	if out[TargetAll] && len(out) > 1 {
+		return nil, fmt.Errorf("-target=%s: all runs every component already; it cannot be combined", c.Target)
 	}
 	return out, nil
 }

@@ -37,6 +37,11 @@ type GRPCClientConfig struct {
 	// before it closes the connection.
 	KeepaliveTime    time.Duration `yaml:"keepalive_time"`
 	KeepaliveTimeout time.Duration `yaml:"keepalive_timeout"`
+	// BackoffBaseDelay and BackoffMaxDelay bound the waits between attempts
+	// to reconnect to an ingester; calls fail fast meanwhile, so the max
+	// is how long a restarted ingester may be missed.
+	BackoffBaseDelay time.Duration `yaml:"connect_backoff_base_delay"`
+	BackoffMaxDelay  time.Duration `yaml:"connect_backoff_max_delay"`
 }
 
 // RegisterFlags registers the client flags with Loki's names and defaults.
@@ -47,6 +52,8 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.DurationVar(&c.GRPC.ConnectTimeout, "ingester.client.connect-timeout", 5*time.Second, "Maximum time to wait for a connection to an ingester to be established.")
 	f.DurationVar(&c.GRPC.KeepaliveTime, "ingester.client.keepalive-time", 20*time.Second, "Idle time after which the client pings an ingester connection.")
 	f.DurationVar(&c.GRPC.KeepaliveTimeout, "ingester.client.keepalive-timeout", 10*time.Second, "Time the client waits for a ping answer before it closes the connection.")
+	f.DurationVar(&c.GRPC.BackoffBaseDelay, "ingester.client.connect-backoff-base-delay", time.Second, "Initial wait before reconnecting to an ingester.")
+	f.DurationVar(&c.GRPC.BackoffMaxDelay, "ingester.client.connect-backoff-max-delay", 5*time.Second, "Longest wait between attempts to reconnect to an ingester.")
 }
 
 // DefaultConfig returns the defaults RegisterFlags sets.
@@ -70,6 +77,8 @@ func (c *Config) Validate() error {
 		return errors.New("ingester.client.keepalive-time must be at least 10s")
 	case c.GRPC.KeepaliveTimeout <= 0:
 		return errors.New("ingester.client.keepalive-timeout must be positive")
+	case c.GRPC.BackoffBaseDelay <= 0 || c.GRPC.BackoffMaxDelay < c.GRPC.BackoffBaseDelay:
+		return errors.New("ingester.client connect backoff: the base delay must be positive and at most the max delay")
 	}
 	return nil
 }

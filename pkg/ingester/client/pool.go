@@ -72,7 +72,7 @@ func (p *Pool) Get(addr string) (*Client, error) {
 
 func (p *Pool) dialOptions() []grpc.DialOption {
 	bc := backoff.DefaultConfig
-	bc.MaxDelay = 5 * p.cfg.GRPC.ConnectTimeout
+	bc.BaseDelay, bc.MaxDelay = p.cfg.GRPC.BackoffBaseDelay, p.cfg.GRPC.BackoffMaxDelay
 	return []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(
