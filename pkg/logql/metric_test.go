@@ -3,6 +3,7 @@ package logql
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -507,5 +508,26 @@ func TestMatrixOrder(t *testing.T) {
 	want := "{level=\"error\"} 60=2\n{level=\"info\"} 60=3\n{} 60=2\n"
 	if got := formatResult(res); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A long window slides over many points: the window buffer is compacted
+// as it goes, and every step still counts exactly the points of its window.
+func TestSlidingWindow(t *testing.T) {
+	var es []string
+	for i := 1; i <= 1000; i++ {
+		es = append(es, fmt.Sprintf("%d x", i))
+	}
+	res, err := runBoth(t, []memStream{stream(`{app="a"}`, es...)}, rangeParams(`count_over_time({app="a"}[100s])`, 100, 1000, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Matrix) != 1 || len(res.Matrix[0].Points) != 91 {
+		t.Fatalf("got\n%s", formatResult(res))
+	}
+	for _, p := range res.Matrix[0].Points {
+		if p.V != 100 {
+			t.Fatalf("%d: %g entries in the window, want 100", p.T, p.V)
+		}
 	}
 }

@@ -10,8 +10,6 @@ type sampleLabels struct {
 	ls []labels.Label
 }
 
-func (s *sampleLabels) reset() { s.ls = s.ls[:0] }
-
 func (s *sampleLabels) get(name string) (string, bool) {
 	for _, l := range s.ls {
 		if l.Name == name {

@@ -182,6 +182,20 @@ func TestSeriesAreSharedAndOwnTheirStrings(t *testing.T) {
 	}
 }
 
+// More series than the cache holds: it starts over and stays correct.
+func TestSeriesCacheBound(t *testing.T) {
+	sx := sxCompile(t, `count_over_time({app="a"} | logfmt [1m])`).ForStream(labels.FromStrings("app", "a"))
+	for round := range 2 {
+		for i := range maxCachedSeries + 100 {
+			want := fmt.Sprintf(`{app="a", id="%d"}`, i)
+			_, s, ok := sx.Process(int64(i), []byte(fmt.Sprintf("id=%d", i)), nil)
+			if !ok || s.Labels.String() != want || s.Hash != HashLabels(s.Labels) {
+				t.Fatalf("round %d entry %d: %v %v", round, i, ok, s)
+			}
+		}
+	}
+}
+
 func TestHashes(t *testing.T) {
 	l := labels.FromStrings("a", "1", "b", "2")
 	if HashLabels(l) != index.Fingerprint(l) {
