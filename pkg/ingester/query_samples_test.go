@@ -100,3 +100,52 @@ func mustSelect(t *testing.T, ing *Ingester, p logql.SelectLogParams) iter.Entry
 	}
 	return it
 }
+
+// Pushes go on while a sample iterator is consumed; the iterator sees the
+// snapshot it was made from (run with -race).
+func TestSelectSamplesWhilePushing(t *testing.T) {
+	ing := testIngester(t, 0)
+	ctx := context.Background()
+	push := func(from int) {
+		var es []logproto.Entry
+		for i := range 100 {
+			es = append(es, logproto.Entry{Timestamp: int64(from + i), Line: fmt.Sprintf("line %d", from+i)})
+		}
+		if err := ing.Push(ctx, "t", &logproto.PushRequest{Streams: []logproto.Stream{pushStream(`{app="web"}`, es...)}}); err != nil {
+			t.Error(err)
+		}
+	}
+	push(1000)
+	e, err := syntax.ParseExpr(`count_over_time({app="web"}[1m])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.(*syntax.RangeAggregationExpr)
+	x, err := log.NewSampleExtractor(r, index.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := ing.SelectSamples(ctx, "t", logql.SelectSampleParams{Start: 0, End: 1 << 40, Matchers: r.Selector().Matchers(), Extractor: x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; i <= 20; i++ {
+			push(1000 + 100*i)
+		}
+	}()
+	n := 0
+	for it.Next() {
+		n++
+	}
+	<-done
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	_ = it.Close()
+	if n != 100 {
+		t.Fatalf("read %d samples, want the 100 of the snapshot", n)
+	}
+}
