@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/golang/snappy"
@@ -45,22 +46,33 @@ func baselineCodecs() ([]codec, func(), error) {
 	return codecs, func() { zfast.Close(); zdef.Close() }, nil
 }
 
+// framedBaseline names the baseline that lays entries out as a chunk block
+// payload does (uvarint timestamp delta, uvarint length, line) before
+// compressing with snappy: it tells the cost of the timestamps apart from
+// the cost of the chunk container.
+const framedBaseline = "snappy, ts+len+line"
+
 // rawStats regenerates every line of w and returns the raw line bytes of
 // each stream and what each baseline codec makes of them: each stream's
 // lines, newline-separated, cut into blocks of baselineBlockSize as a chunk
-// cuts its blocks, each block compressed on its own.
+// cuts its blocks, each block compressed on its own. The last baseline is
+// framedBaseline.
 func rawStats(w *loadgen.Workload) (perStream []int64, baselines []Baseline, err error) {
 	codecs, closeCodecs, err := baselineCodecs()
 	if err != nil {
 		return nil, nil, fmt.Errorf("baseline codecs: %w", err)
 	}
 	defer closeCodecs()
-	baselines = make([]Baseline, len(codecs))
+	baselines = make([]Baseline, len(codecs)+1)
 	for i, c := range codecs {
 		baselines[i].Name = c.name
 	}
+	framedIdx := len(codecs)
+	baselines[framedIdx].Name = framedBaseline
 	block := make([]byte, 0, baselineBlockSize+64<<10)
+	framed := make([]byte, 0, baselineBlockSize+64<<10)
 	out := make([]byte, 0, snappy.MaxEncodedLen(cap(block)))
+	var prevTS int64
 	flush := func() {
 		if len(block) == 0 {
 			return
@@ -69,21 +81,31 @@ func rawStats(w *loadgen.Workload) (perStream []int64, baselines []Baseline, err
 			out = c.compress(out[:0], block)
 			baselines[i].Bytes += int64(len(out))
 		}
-		block = block[:0]
+		out = snappy.Encode(out[:cap(out)], framed)
+		baselines[framedIdx].Bytes += int64(len(out))
+		block, framed = block[:0], framed[:0]
 	}
 	perStream = make([]int64, len(w.Streams()))
 	var line []byte
 	for s := range w.Streams() {
 		cur := w.Cursor(s)
 		for {
+			var ts int64
 			var ok bool
-			line, _, ok = cur.Next(line[:0])
+			line, ts, ok = cur.Next(line[:0])
 			if !ok {
 				break
 			}
 			perStream[s] += int64(len(line))
 			block = append(block, line...)
 			block = append(block, '\n')
+			if len(framed) == 0 {
+				prevTS = ts
+			}
+			framed = binary.AppendUvarint(framed, uint64(ts-prevTS))
+			framed = binary.AppendUvarint(framed, uint64(len(line)))
+			framed = append(framed, line...)
+			prevTS = ts
 			if len(block) >= baselineBlockSize {
 				flush()
 			}

@@ -62,7 +62,7 @@ func TestHarnessSmoke(t *testing.T) {
 	if r := float64(d.Objects()) / float64(rep.RawBytes); r < 0.05 || r > 1.5 {
 		t.Errorf("bytes on disk per raw byte %.3f", r)
 	}
-	wantCodecs := []string{"snappy", "s2", "s2 better", "zstd fastest", "zstd default"}
+	wantCodecs := []string{"snappy", "s2", "s2 better", "zstd fastest", "zstd default", framedBaseline}
 	if len(rep.Baselines) != len(wantCodecs) {
 		t.Fatalf("baselines %+v", rep.Baselines)
 	}
@@ -70,6 +70,10 @@ func TestHarnessSmoke(t *testing.T) {
 		if b.Name != wantCodecs[i] || b.Bytes <= 0 || b.Bytes >= rep.RawBytes {
 			t.Errorf("baseline %+v", b)
 		}
+	}
+	// Timestamps cost bytes: the framed layout compresses to more.
+	if framed, plain := rep.Baselines[5].Bytes, rep.Baselines[0].Bytes; framed <= plain {
+		t.Errorf("snappy with timestamps %d bytes, without %d", framed, plain)
 	}
 
 	w, err := loadgen.NewWorkload(wcfg)

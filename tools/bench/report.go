@@ -107,7 +107,11 @@ func (r *Report) WriteTable(out io.Writer) error {
 		w.printf("  whole data directory       %.3f  (%s)\n", ratio(float64(d.DataDirBytes), float64(r.RawBytes)), mb(d.DataDirBytes))
 	}
 	for _, b := range r.Baselines {
-		w.printf("  %-26s %.3f  (%s; raw lines in %d KiB blocks per stream)\n", b.Name, ratio(float64(b.Bytes), float64(r.RawBytes)), mb(b.Bytes), baselineBlockSize>>10)
+		what := "lines"
+		if b.Name == framedBaseline {
+			what = "entries laid out as in a chunk block"
+		}
+		w.printf("  %-26s %.3f  (%s; raw %s in %d KiB blocks per stream)\n", b.Name, ratio(float64(b.Bytes), float64(r.RawBytes)), mb(b.Bytes), what, baselineBlockSize>>10)
 	}
 
 	w.printf("\nQUERIES (over the whole span; median of the runs after a first run; CPU = server CPU-s per run)\n")
