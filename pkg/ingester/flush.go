@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/skald-logs/skald/pkg/index"
@@ -154,7 +155,7 @@ func (i *Ingester) putChunks(ctx context.Context, tenant string, batch []storage
 			return nil
 		}
 		i.m.flushFailures.Inc()
-		msg := err.Error()
+		msg := shortError(err)
 		i.flushErr.Store(&msg)
 		if !opts.retry || attempt >= b.MaxRetries || ctx.Err() != nil {
 			return fmt.Errorf("write %d chunks: %w", len(batch), err)
@@ -163,7 +164,7 @@ func (i *Ingester) putChunks(ctx context.Context, tenant string, batch []storage
 		// so that ingesters retrying together spread out.
 		wait := backoff/2 + rand.N(backoff/2+1)
 		i.logger.Warn("writing chunks failed; retrying", "tenant", tenant, "chunks", len(batch),
-			"attempt", attempt+1, "retry_in", wait.Round(time.Millisecond), "err", err)
+			"attempt", attempt+1, "retry_in", wait.Round(time.Millisecond), "err", msg)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -177,6 +178,19 @@ func (i *Ingester) putChunks(ctx context.Context, tenant string, batch []storage
 		i.m.flushRetries.Inc()
 		backoff = min(2*backoff, b.MaxBackoff)
 	}
+}
+
+// shortError is the first line of err, cut to a length that fits in an
+// HTTP answer: a batch's error joins one error per chunk.
+func shortError(err error) string {
+	msg, rest, more := strings.Cut(err.Error(), "\n")
+	if len(msg) > 300 {
+		msg = msg[:300] + "..."
+	}
+	if more {
+		msg += fmt.Sprintf(" (and %d more errors)", strings.Count(rest, "\n")+1)
+	}
+	return msg
 }
 
 func chunkRef(cd *chunkDesc) index.ChunkRef {
