@@ -17,6 +17,8 @@ import (
 
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
+	"github.com/skald-logs/skald/pkg/querier"
+	"github.com/skald-logs/skald/pkg/validation"
 )
 
 // Pusher accepts decoded push requests; in Skald it is the distributor.
@@ -51,13 +53,38 @@ type Readiness interface {
 	Ready(ctx context.Context) error
 }
 
+// Volumes answers /index/volume and /index/volume_range: the bytes of the
+// matching streams per label set or label name, bucket by bucket. It is
+// called concurrently.
+type Volumes interface {
+	Volume(ctx context.Context, tenant string, r querier.VolumeRequest) ([]querier.VolumeBucket, error)
+}
+
+// LabelDetector answers /detected_labels. It is called concurrently.
+type LabelDetector interface {
+	DetectedLabels(ctx context.Context, tenant string, r querier.DetectedLabelsRequest) ([]querier.DetectedLabel, error)
+}
+
+// TenantLimits gives a tenant's limits, which /drilldown-limits publishes.
+// *validation.Overrides implements it.
+type TenantLimits interface {
+	For(tenant string) *validation.Limits
+}
+
 // Deps are the implementations behind the routes. A nil dependency leaves
 // its routes unregistered (they answer 404), so a process running only some
-// components serves only their endpoints; a nil Readiness means always ready.
+// components serves only their endpoints; a nil Readiness means always ready
+// and nil Limits publishes the default limits.
+//
+// The Engine also serves the live tail (it is polled) and detected_fields
+// (its log results are inspected).
 type Deps struct {
 	Pusher    Pusher
 	Engine    Engine
 	Metadata  Metadata
+	Volumes   Volumes
+	Detector  LabelDetector
+	Limits    TenantLimits
 	Flusher   Flusher
 	Readiness Readiness
 }
@@ -92,6 +119,8 @@ type Config struct {
 	MaxDecompressedSize int64 `yaml:"max_decompressed_size"`
 	// CompressResponses gzips JSON responses for clients that accept gzip.
 	CompressResponses bool `yaml:"compress_responses"`
+	// TailMaxDuration ends a live tail after this long (0: never).
+	TailMaxDuration time.Duration `yaml:"tail_max_duration"`
 
 	Build BuildInfo `yaml:"-"`
 }
@@ -114,6 +143,7 @@ func (cfg *Config) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&cfg.MaxRecvMsgSize, "distributor.max-recv-msg-size", 100<<20, "The maximum size of a received push body, before decompression.")
 	f.Int64Var(&cfg.MaxDecompressedSize, "distributor.max-decompressed-size", 5000<<20, "The maximum size of a push body after decompression.")
 	f.BoolVar(&cfg.CompressResponses, "querier.compress-http-responses", true, "Gzip JSON responses when the client accepts gzip.")
+	f.DurationVar(&cfg.TailMaxDuration, "querier.tail-max-duration", time.Hour, "Maximum duration of a live tail request; 0 disables the limit.")
 }
 
 // Validate reports a setting that cannot work.
@@ -132,6 +162,8 @@ func (cfg *Config) Validate() error {
 		return errors.New("max_recv_msg_size must be positive")
 	case cfg.MaxDecompressedSize <= 0:
 		return errors.New("max_decompressed_size must be positive")
+	case cfg.TailMaxDuration < 0:
+		return errors.New("tail_max_duration must not be negative")
 	}
 	return nil
 }
@@ -146,6 +178,9 @@ type API struct {
 	handler  http.Handler
 	now      func() int64 // Unix nanoseconds; the default for missing times
 	decoders pushDecoders
+	tails    *tailSet
+	tailPoll time.Duration // how often a live tail asks the engine for news
+	tailPing time.Duration // how often a live tail pings the client
 }
 
 // New builds the API. reg receives the API's own metrics; gatherer is served
@@ -161,6 +196,9 @@ func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer, 
 		gatherer: gatherer,
 		now:      func() int64 { return time.Now().UnixNano() },
 		decoders: defaultPushDecoders(),
+		tails:    newTailSet(),
+		tailPoll: defaultTailPoll,
+		tailPing: tailPingPeriod,
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace:                   "skald",
 			Name:                        "request_duration_seconds",
@@ -179,6 +217,12 @@ func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer, 
 // Handler returns the root handler with every route.
 func (a *API) Handler() http.Handler { return a.handler }
 
+// Shutdown ends the live tails, which http.Server.Shutdown does not track
+// (their connections are hijacked): each is closed with "going away", and
+// Shutdown returns once their handlers have returned. Register it with
+// http.Server.RegisterOnShutdown. New tails are refused afterwards.
+func (a *API) Shutdown() { a.tails.shutdown() }
+
 func (a *API) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	get, getPost, post := []string{http.MethodGet}, []string{http.MethodGet, http.MethodPost}, []string{http.MethodPost}
@@ -190,7 +234,21 @@ func (a *API) routes() *http.ServeMux {
 	if a.deps.Engine != nil {
 		a.handle(mux, "loki_api_v1_query_range", getPost, "/loki/api/v1/query_range", a.withTenant(a.queryRange, false))
 		a.handle(mux, "loki_api_v1_query", getPost, "/loki/api/v1/query", a.withTenant(a.queryInstant, false))
+		a.handle(mux, "loki_api_v1_tail", get, "/loki/api/v1/tail", a.withTenant(a.tail, false))
+		detectedFields := a.withTenant(a.detectedFields, false)
+		a.handle(mux, "loki_api_v1_detected_fields", getPost, "/loki/api/v1/detected_fields", detectedFields)
+		a.handle(mux, "loki_api_v1_detected_field_name_values", getPost, "/loki/api/v1/detected_field/{name}/values", detectedFields)
 	}
+	if a.deps.Volumes != nil {
+		a.handle(mux, "loki_api_v1_index_volume", getPost, "/loki/api/v1/index/volume", a.withTenant(a.volumeInstant, false))
+		a.handle(mux, "loki_api_v1_index_volume_range", getPost, "/loki/api/v1/index/volume_range", a.withTenant(a.volumeRange, false))
+	}
+	if a.deps.Detector != nil {
+		a.handle(mux, "loki_api_v1_detected_labels", getPost, "/loki/api/v1/detected_labels", a.withTenant(a.detectedLabels, false))
+	}
+	a.handle(mux, "loki_api_v1_format_query", getPost, "/loki/api/v1/format_query", http.HandlerFunc(a.formatQuery))
+	a.handle(mux, "loki_api_v1_drilldown_limits", get, "/loki/api/v1/drilldown-limits", a.withTenant(a.drilldownLimits, false))
+	a.handle(mux, "loki_api_v1_patterns", getPost, "/loki/api/v1/patterns", a.withTenant(a.patterns, false))
 	if a.deps.Metadata != nil {
 		labelNames := a.withTenant(a.labelNames, false)
 		labelValues := a.withTenant(a.labelValues, false)

@@ -103,7 +103,9 @@ func TestMetrics(t *testing.T) {
 // A process without a dependency does not serve its routes.
 func TestMissingDependenciesLeaveRoutesOut(t *testing.T) {
 	a := New(DefaultConfig(), Deps{}, nil, nil, nil)
-	for _, target := range []string{"/loki/api/v1/push", "/loki/api/v1/query_range", "/loki/api/v1/labels", "/flush", "/metrics"} {
+	for _, target := range []string{"/loki/api/v1/push", "/loki/api/v1/query_range", "/loki/api/v1/labels", "/flush", "/metrics",
+		"/loki/api/v1/tail", "/loki/api/v1/index/volume", "/loki/api/v1/index/volume_range", "/loki/api/v1/detected_labels",
+		"/loki/api/v1/detected_fields", "/loki/api/v1/detected_field/a/values"} {
 		w := newRecorder(a, http.MethodGet, target)
 		if w.Code != http.StatusNotFound {
 			t.Errorf("%s: %d", target, w.Code)
@@ -111,6 +113,12 @@ func TestMissingDependenciesLeaveRoutesOut(t *testing.T) {
 	}
 	if w := newRecorder(a, http.MethodGet, "/ready"); w.Code != 200 {
 		t.Errorf("/ready: %d", w.Code)
+	}
+	// Routes that need no dependency.
+	for _, target := range []string{"/loki/api/v1/format_query?query=%7Ba%3D%22b%22%7D", "/loki/api/v1/drilldown-limits", "/loki/api/v1/patterns"} {
+		if w := newRecorder(a, http.MethodGet, target); w.Code != 200 {
+			t.Errorf("%s: %d", target, w.Code)
+		}
 	}
 }
 
@@ -126,6 +134,7 @@ func TestConfigFlags(t *testing.T) {
 		MaxRecvMsgSize:          100 << 20,
 		MaxDecompressedSize:     5000 << 20,
 		CompressResponses:       true,
+		TailMaxDuration:         time.Hour,
 	}
 	if cfg != want {
 		t.Errorf("defaults %+v\nwant %+v", cfg, want)
@@ -134,18 +143,19 @@ func TestConfigFlags(t *testing.T) {
 		t.Errorf("DefaultConfig() = %+v", DefaultConfig())
 	}
 	err := fs.Parse([]string{"-validation.max-entries-limit=10", "-store.max-query-length=30d1h", "-distributor.max-recv-msg-size=5",
-		"-distributor.max-decompressed-size=6", "-querier.compress-http-responses=false"})
+		"-distributor.max-decompressed-size=6", "-querier.compress-http-responses=false", "-querier.tail-max-duration=2h"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want.MaxEntriesLimitPerQuery, want.MaxRecvMsgSize, want.MaxDecompressedSize, want.CompressResponses = 10, 5, 6, false
+	want.TailMaxDuration = 2 * time.Hour
 	if cfg != want {
 		t.Errorf("parsed %+v\nwant %+v", cfg, want)
 	}
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	if !slices.Equal(names, []string{"distributor.max-decompressed-size", "distributor.max-recv-msg-size", "querier.compress-http-responses",
-		"store.max-query-length", "validation.max-entries-limit"}) {
+		"querier.tail-max-duration", "store.max-query-length", "validation.max-entries-limit"}) {
 		t.Errorf("flags %v", names)
 	}
 }

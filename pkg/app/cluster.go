@@ -34,6 +34,7 @@ func (a *App) initCluster() error {
 	}
 	var deps api.Deps
 	deps.Readiness = readiness{a}
+	deps.Limits = overrides
 
 	if a.has(TargetDistributor) || a.has(TargetQuerier) {
 		pool, err := client.NewPool(a.cfg.IngesterClient, a.logger.With("component", "ingester-client"), a.reg)
@@ -69,6 +70,7 @@ func (a *App) initCluster() error {
 		q := querier.New(a.cfg.Querier, ingesters, a.store, a.store)
 		deps.Engine = logql.NewEngine(q, overrides, a.logger.With("component", "engine"))
 		deps.Metadata = q
+		deps.Volumes, deps.Detector = q, q
 	}
 	if a.has(TargetCompactor) {
 		a.logger.Info("compactor: this version owns the role only; index objects are not compacted yet")

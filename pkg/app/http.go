@@ -24,7 +24,8 @@ func (a *App) initHTTP(deps api.Deps) {
 		Version: Version, Revision: Revision, Branch: Branch,
 		BuildUser: BuildUser, BuildDate: BuildDate, GoVersion: runtime.Version(),
 	}
-	handler := api.New(apiCfg, deps, a.logger.With("component", "api"), a.reg, a.reg).Handler()
+	apiServer := api.New(apiCfg, deps, a.logger.With("component", "api"), a.reg, a.reg)
+	handler := apiServer.Handler()
 
 	mux := http.NewServeMux()
 	mux.Handle("/", handler)
@@ -42,6 +43,7 @@ func (a *App) initHTTP(deps api.Deps) {
 
 	addr := net.JoinHostPort(a.cfg.Server.HTTPListenAddress, strconv.Itoa(a.cfg.Server.HTTPListenPort))
 	a.http = &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	a.http.RegisterOnShutdown(apiServer.Shutdown) // live tails are hijacked connections
 }
 
 // shutdownHandler is Loki's POST /ingester/shutdown: the ingester flushes

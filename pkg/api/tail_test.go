@@ -1,0 +1,525 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/prometheus/model/labels"
+	"go.uber.org/goleak"
+
+	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql"
+)
+
+// logEngine is an engine over a growing set of entries: it answers log
+// queries over [Start, End) in the asked direction with the asked limit, as
+// the real engine does, ignoring the query text.
+type logEngine struct {
+	mu      sync.Mutex
+	entries []tailEntry
+	calls   []logql.Params
+	failAt  int // fail the call with this number (1-based); 0 never
+}
+
+func (e *logEngine) add(lbls labels.Labels, ts int64, line string, sm ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	en := logproto.Entry{Timestamp: ts, Line: line}
+	for i := 0; i+1 < len(sm); i += 2 {
+		en.StructuredMetadata = append(en.StructuredMetadata, logproto.LabelAdapter{Name: sm[i], Value: sm[i+1]})
+	}
+	e.entries = append(e.entries, tailEntry{labels: lbls, entry: en})
+}
+
+func (e *logEngine) Query(_ context.Context, _ string, p logql.Params) (logql.Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls = append(e.calls, p)
+	if e.failAt == len(e.calls) {
+		return logql.Result{}, errors.New("store unreachable")
+	}
+	var in []tailEntry
+	for _, x := range e.entries {
+		if x.entry.Timestamp >= p.Start && x.entry.Timestamp < p.End {
+			in = append(in, x)
+		}
+	}
+	slices.SortStableFunc(in, func(a, b tailEntry) int {
+		if p.Direction == logproto.Backward {
+			return cmp.Compare(b.entry.Timestamp, a.entry.Timestamp)
+		}
+		return cmp.Compare(a.entry.Timestamp, b.entry.Timestamp)
+	})
+	if len(in) > int(p.Limit) {
+		in = in[:p.Limit]
+	}
+	res := logql.Result{Type: logql.ValueStreams}
+	idx := map[string]int{}
+	for _, x := range in {
+		k := x.labels.String()
+		i, ok := idx[k]
+		if !ok {
+			i = len(res.Streams)
+			idx[k] = i
+			res.Streams = append(res.Streams, logql.Stream{Labels: x.labels})
+		}
+		res.Streams[i].Entries = append(res.Streams[i].Entries, x.entry)
+	}
+	return res, nil
+}
+
+// tailFixture is an API with a controlled clock over a logEngine, served by
+// a real HTTP server.
+type tailFixture struct {
+	api    *API
+	engine *logEngine
+	clock  atomic.Int64
+	srv    *httptest.Server
+}
+
+func newTailFixture(t *testing.T, mutate func(*Config)) *tailFixture {
+	t.Helper()
+	cfg := DefaultConfig()
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	f := &tailFixture{engine: &logEngine{}}
+	f.clock.Store(testNow)
+	f.api = New(cfg, Deps{Engine: f.engine}, nil, nil, nil)
+	f.api.now = f.clock.Load
+	f.api.tailPoll = 2 * time.Millisecond
+	f.srv = httptest.NewServer(f.api.Handler())
+	t.Cleanup(func() {
+		f.srv.Close()
+		f.api.Shutdown()
+	})
+	return f
+}
+
+// dial opens a tail with the given parameters and headers.
+func (f *tailFixture) dial(t *testing.T, params url.Values, header http.Header) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/loki/api/v1/tail?" + params.Encode()
+	conn, resp, err := websocket.DefaultDialer.Dial(u, header)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// tailMsg is a tail message as a client decodes it.
+type tailMsg struct {
+	Streams []struct {
+		Stream map[string]string `json:"stream"`
+		Values [][]any           `json:"values"`
+	} `json:"streams"`
+	Dropped []struct {
+		Timestamp string            `json:"timestamp"`
+		Labels    map[string]string `json:"labels"`
+	} `json:"dropped_entries"`
+	EncodingFlags []string `json:"encodingFlags"`
+}
+
+// lines returns the messages' lines as "ts line" in order.
+func (m tailMsg) lines() []string {
+	var out []string
+	for _, s := range m.Streams {
+		for _, v := range s.Values {
+			out = append(out, fmt.Sprintf("%v %v", v[0], v[1]))
+		}
+	}
+	return out
+}
+
+// next reads the next text message, failing the test after 10 s.
+func next(t *testing.T, conn *websocket.Conn) tailMsg {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	typ, data, err := conn.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if typ != websocket.TextMessage {
+		t.Fatalf("message type %d", typ)
+	}
+	var m tailMsg
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("decode %s: %v", data, err)
+	}
+	return m
+}
+
+// closeError reads until the server closes and returns its close frame.
+func closeError(t *testing.T, conn *websocket.Conn) *websocket.CloseError {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := conn.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("read ended with %v, not a close frame", err)
+		}
+		return ce
+	}
+}
+
+var appLabels = labels.FromStrings("app", "api", "job", "tail")
+
+func q(kv ...string) url.Values {
+	v := url.Values{"query": {`{job="tail"}`}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+func TestTailParams(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, tc := range []struct {
+		target, body string
+	}{
+		{"/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D&delay_for=6", "delay_for can't be greater than 5"},
+		{"/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D&delay_for=-1", "delay_for can't be negative"},
+		{"/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D&delay_for=1.5", `strconv.ParseInt: parsing "1.5": invalid syntax`},
+		{"/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D&limit=0", "limit must be a positive value"},
+		{"/loki/api/v1/tail?query=%7Bjob%3D%22a%22", "parse error at line 1, col 9: syntax error: unexpected $end, expecting } or ,"},
+		{"/loki/api/v1/tail?query=count_over_time(%7Bjob%3D%22a%22%7D%5B1m%5D)", "only log selector is supported"},
+		{"/loki/api/v1/tail?query=%7Bjob%3D~%22.*%22%7D", "parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but app=~\".+\" will"},
+		{"/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D&start=abc", `could not parse 'start' parameter: strconv.ParseInt: parsing "abc": invalid syntax`},
+	} {
+		w := f.request(http.MethodGet, tc.target, nil)
+		if w.Code != http.StatusBadRequest || w.Body.String() != tc.body || w.Header().Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Errorf("%s: %d %q, want 400 %q", tc.target, w.Code, w.Body.String(), tc.body)
+		}
+	}
+	// Valid parameters, but not a WebSocket handshake.
+	if w := f.request(http.MethodGet, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D", nil); w.Code != http.StatusBadRequest {
+		t.Errorf("plain GET: %d %q", w.Code, w.Body.String())
+	}
+	if w := f.request(http.MethodPost, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D", nil); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", w.Code)
+	}
+	// A tail belongs to one tenant.
+	auth := newFixture(t, func(c *Config) { c.AuthEnabled = true })
+	w := auth.request(http.MethodGet, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D", nil, "X-Scope-OrgID: a|b")
+	if w.Code != http.StatusBadRequest || w.Body.String() != "multiple org IDs present" {
+		t.Errorf("two tenants: %d %q", w.Code, w.Body.String())
+	}
+}
+
+func TestTailHistoryThenLive(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	f := newTailFixture(t, nil)
+	sec := int64(time.Second)
+	for i := 1; i <= 5; i++ {
+		f.engine.add(appLabels, testNow-int64(60-10*i)*sec, fmt.Sprintf("line %d", i))
+	}
+	f.engine.add(appLabels, testNow-2*3600*sec, "before start")
+	conn := f.dial(t, q("limit", "3"), http.Header{"Origin": {"http://elsewhere.example"}})
+
+	// History: the newest 3 of the last hour, oldest first.
+	m := next(t, conn)
+	want := []string{
+		fmt.Sprintf("%d line 3", testNow-30*sec), fmt.Sprintf("%d line 4", testNow-20*sec), fmt.Sprintf("%d line 5", testNow-10*sec),
+	}
+	if !slices.Equal(m.lines(), want) || len(m.Dropped) != 0 || m.EncodingFlags != nil {
+		t.Fatalf("history %v, want %v", m.lines(), want)
+	}
+	for _, s := range m.Streams {
+		if fmt.Sprint(s.Stream) != "map[app:api job:tail]" || len(s.Values) != 1 || len(s.Values[0]) != 2 {
+			t.Fatalf("stream object %+v", s)
+		}
+	}
+
+	// New entries arrive once each; an entry older than one already sent
+	// (a late arrival) still comes, and an entry older than the history's
+	// cut never does.
+	f.engine.add(appLabels, testNow-5*sec, "line 6")
+	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d line 6", testNow-5*sec)}) {
+		t.Fatalf("live: %v", got)
+	}
+	f.engine.add(appLabels, testNow-35*sec, "line 2.5 (older than the history)")
+	f.engine.add(appLabels, testNow-4500*int64(time.Millisecond), "line 5.5 (late)")
+	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d line 5.5 (late)", testNow-4500*int64(time.Millisecond))}) {
+		t.Fatalf("late entry: %v", got)
+	}
+	// Time passes; the sentinel comes next, with no repeat before it.
+	f.clock.Add(3 * sec)
+	f.engine.add(appLabels, testNow+sec, "line 7")
+	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d line 7", testNow+sec)}) {
+		t.Fatalf("after time passed: %v", got)
+	}
+	conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	conn.Close()
+	f.srv.Close()
+	f.api.Shutdown()
+}
+
+func TestTailDelayFor(t *testing.T) {
+	f := newTailFixture(t, nil)
+	sec := int64(time.Second)
+	f.engine.add(appLabels, testNow-1*sec, "too recent")
+	f.engine.add(appLabels, testNow-3*sec, "old enough")
+	conn := f.dial(t, q("delay_for", "2"), nil)
+	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d old enough", testNow-3*sec)}) {
+		t.Fatalf("first message %v, want only the entry older than now-2s", got)
+	}
+	// Once the clock passes its timestamp + 2s, the held entry comes.
+	f.clock.Add(1500 * int64(time.Millisecond))
+	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d too recent", testNow-1*sec)}) {
+		t.Fatalf("second message %v", got)
+	}
+	for _, p := range f.engine.calls {
+		if p.End > f.clock.Load()-2*sec {
+			t.Errorf("engine asked up to %d, past now-delay %d", p.End, f.clock.Load()-2*sec)
+		}
+	}
+}
+
+func TestTailCategorizedLabels(t *testing.T) {
+	f := newTailFixture(t, nil)
+	f.engine.add(appLabels, testNow-int64(time.Second), "level=info msg=hi", "detected_level", "info")
+	for _, categorize := range []bool{false, true} {
+		h := http.Header{}
+		if categorize {
+			h.Set("X-Loki-Response-Encoding-Flags", "categorize-labels")
+		}
+		m := next(t, f.dial(t, q(), h))
+		if len(m.Streams) != 1 || len(m.Streams[0].Values) != 1 {
+			t.Fatalf("message %+v", m)
+		}
+		s := m.Streams[0]
+		if categorize {
+			if fmt.Sprint(s.Stream) != "map[app:api job:tail]" || len(s.Values[0]) != 3 ||
+				fmt.Sprint(s.Values[0][2]) != "map[structuredMetadata:map[detected_level:info]]" ||
+				!slices.Equal(m.EncodingFlags, []string{"categorize-labels"}) {
+				t.Errorf("categorized: %+v", m)
+			}
+		} else if fmt.Sprint(s.Stream) != "map[app:api detected_level:info job:tail]" || len(s.Values[0]) != 2 || m.EncodingFlags != nil {
+			t.Errorf("plain: %+v", m)
+		}
+	}
+}
+
+func TestTailClosesWithTheError(t *testing.T) {
+	f := newTailFixture(t, nil)
+	f.engine.failAt = 3 // the history and one poll work
+	conn := f.dial(t, q(), nil)
+	ce := closeError(t, conn)
+	if ce.Code != websocket.CloseInternalServerErr || ce.Text != "store unreachable" {
+		t.Errorf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+func TestTailMaxDuration(t *testing.T) {
+	f := newTailFixture(t, func(c *Config) { c.TailMaxDuration = time.Millisecond })
+	ce := closeError(t, f.dial(t, q(), nil))
+	if ce.Code != websocket.CloseInternalServerErr || ce.Text != "reached tail max duration limit" {
+		t.Errorf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+func TestTailShutdown(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	f := newTailFixture(t, nil)
+	f.engine.add(appLabels, testNow-int64(time.Second), "x")
+	conn := f.dial(t, q(), nil)
+	next(t, conn)
+	f.api.Shutdown() // returns once the tail has ended
+	ce := closeError(t, conn)
+	if ce.Code != websocket.CloseGoingAway {
+		t.Errorf("close %d %q", ce.Code, ce.Text)
+	}
+	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/loki/api/v1/tail?" + q().Encode()
+	if _, resp, err := websocket.DefaultDialer.Dial(u, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("tail after shutdown: %v %v", err, resp)
+	}
+	conn.Close()
+	f.srv.Close()
+}
+
+func TestTailPings(t *testing.T) {
+	f := newTailFixture(t, nil)
+	f.api.tailPing = 5 * time.Millisecond
+	conn := f.dial(t, q(), nil)
+	pinged := make(chan struct{}, 1)
+	conn.SetPingHandler(func(string) error {
+		select {
+		case pinged <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	go func() {
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-pinged:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no ping")
+	}
+}
+
+func TestTailerDropsWhenTheClientIsSlow(t *testing.T) {
+	tl := newTailer(nil, "t", tailParams{}, time.Second, nil)
+	out := make(chan *tailMessage, 2)
+	mk := func(n int, from int64) []tailEntry {
+		es := make([]tailEntry, n)
+		for i := range es {
+			es[i] = tailEntry{labels: appLabels, entry: logproto.Entry{Timestamp: from + int64(i), Line: "l"}}
+		}
+		return es
+	}
+	// 250 entries: two messages fit the buffer, the third (50) is dropped.
+	tl.emit(mk(250, 0), out)
+	if len(out) != 2 || len(tl.dropped) != 50 || tl.dropped[0].entry.Timestamp != 200 {
+		t.Fatalf("buffered %d, dropped %d", len(out), len(tl.dropped))
+	}
+	// More than the drop list holds: it stops at 1000.
+	tl.emit(mk(2000, 1000), out)
+	if len(tl.dropped) != tailMaxDroppedEntries {
+		t.Fatalf("dropped %d, want the cap %d", len(tl.dropped), tailMaxDroppedEntries)
+	}
+	<-out
+	<-out
+	tl.emit(mk(1, 5000), out)
+	m := <-out
+	if len(m.entries) != 1 || len(m.dropped) != tailMaxDroppedEntries || len(tl.dropped) != 0 {
+		t.Fatalf("message after the client caught up: %d entries, %d dropped reported, %d pending",
+			len(m.entries), len(m.dropped), len(tl.dropped))
+	}
+	// The drop report is in the message.
+	var d tailMsg
+	if err := json.Unmarshal(appendTailMessage(nil, m, false), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Dropped) != tailMaxDroppedEntries || d.Dropped[0].Timestamp != "200" || fmt.Sprint(d.Dropped[0].Labels) != "map[app:api job:tail]" {
+		t.Errorf("dropped_entries %+v", d.Dropped[:1])
+	}
+}
+
+func TestTailerPollsInPages(t *testing.T) {
+	e := &logEngine{}
+	sec := int64(time.Second)
+	const n = 2500
+	for i := 0; i < n; i++ {
+		e.add(appLabels, 10*sec+int64(i/2), fmt.Sprintf("l%d", i)) // two entries per instant
+	}
+	// 1200 entries at one instant, more than a page.
+	for i := 0; i < 1200; i++ {
+		e.add(appLabels, 12*sec, fmt.Sprintf("same instant %04d", i))
+	}
+	e.add(appLabels, 12*sec+1, "after the crowd")
+	now := 20 * sec
+	tl := newTailer(e, "t", tailParams{query: "{}", limit: 10, start: 0}, time.Second, func() int64 { return now })
+	tl.floor, tl.next = 0, 9*sec // as after a history that saw nothing
+	var got []tailEntry
+	for range 10 {
+		es, behind, err := tl.poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, es...)
+		if !behind {
+			break
+		}
+		if len(es) < tailMaxPerPoll {
+			t.Fatalf("behind after %d entries", len(es))
+		}
+	}
+	// The first 2500 in order, exactly once; at the crowded instant the
+	// part beyond one page is lost; the next instant is read.
+	if len(got) != n+tailPageSize+1 {
+		t.Fatalf("%d entries, want %d", len(got), n+tailPageSize+1)
+	}
+	for i := 0; i < n; i++ {
+		if got[i].entry.Line != fmt.Sprintf("l%d", i) {
+			t.Fatalf("entry %d is %q", i, got[i].entry.Line)
+		}
+	}
+	if last := got[len(got)-1].entry.Line; last != "after the crowd" {
+		t.Errorf("last entry %q", last)
+	}
+	// Nothing new: nothing again.
+	if es, _, _ := tl.poll(context.Background()); len(es) != 0 {
+		t.Errorf("repeat poll gave %d entries", len(es))
+	}
+}
+
+// TestTailMessageMatchesLoki re-encodes the first message of a real Loki
+// tail: entries whose detected_level is structured metadata, not
+// categorized.
+func TestTailMessageMatchesLoki(t *testing.T) {
+	var frame []byte
+	sc := bufio.NewScanner(bytes.NewReader(readSample(t, "tail-websocket-frames.txt")))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if sc.Text() == "# opcode=1" && sc.Scan() {
+			frame = []byte(sc.Text())
+			break
+		}
+	}
+	var in tailMsg
+	if err := json.Unmarshal(frame, &in); err != nil || len(in.Streams) == 0 {
+		t.Fatalf("sample frame: %v", err)
+	}
+	var m tailMessage
+	for _, s := range in.Streams {
+		var sm []logproto.LabelAdapter
+		b := labels.NewBuilder(labels.FromMap(s.Stream))
+		if v, ok := s.Stream["detected_level"]; ok {
+			sm = append(sm, logproto.LabelAdapter{Name: "detected_level", Value: v})
+			b.Del("detected_level")
+		}
+		for _, v := range s.Values {
+			var ts int64
+			fmt.Sscan(v[0].(string), &ts)
+			m.entries = append(m.entries, tailEntry{labels: b.Labels(), entry: logproto.Entry{Timestamp: ts, Line: v[1].(string), StructuredMetadata: sm}})
+		}
+	}
+	if got := appendTailMessage(nil, &m, false); !bytes.Equal(got, frame) {
+		t.Errorf("got  %s\nLoki %s", got, frame)
+	}
+}
+
+func BenchmarkAppendTailMessage(b *testing.B) {
+	m := &tailMessage{}
+	var size int64
+	for i := range tailMaxEntriesPerMessage {
+		line := fmt.Sprintf(`2026-11-23T15:52:42.952245821Z level=info msg="promtail line %d" n=%d`, i, i)
+		size += int64(len(line))
+		m.entries = append(m.entries, tailEntry{labels: appLabels, entry: logproto.Entry{
+			Timestamp: testNow + int64(i), Line: line,
+			StructuredMetadata: []logproto.LabelAdapter{{Name: "detected_level", Value: "info"}},
+		}})
+	}
+	buf := make([]byte, 0, 64<<10)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendTailMessage(buf[:0], m, false)
+	}
+}

@@ -1,0 +1,314 @@
+package querier
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql"
+)
+
+// FieldType is the type Loki infers for a detected field from its values.
+type FieldType string
+
+// The field types, in the order Loki tries them.
+const (
+	FieldInt      FieldType = "int"
+	FieldFloat    FieldType = "float"
+	FieldBoolean  FieldType = "boolean"
+	FieldDuration FieldType = "duration"
+	FieldBytes    FieldType = "bytes"
+	FieldString   FieldType = "string"
+)
+
+// DetectedField is one field found in log entries: a structured-metadata
+// key (Parsers nil) or a name extracted from lines by the query's own
+// parsers or by detection (Parsers lists them: "json", "logfmt").
+type DetectedField struct {
+	Label       string
+	Type        FieldType
+	Cardinality uint64   // distinct values seen
+	Parsers     []string // nil for structured metadata
+	JSONPath    []string // the keys leading to the field in a JSON line; nil otherwise
+}
+
+// Labels that parsers set on failure, never fields.
+var errorLabels = map[string]bool{"__error__": true, "__error_details__": true, "__preserve_error__": true}
+
+// fieldAcc accumulates one field.
+type fieldAcc struct {
+	typ     FieldType
+	parsers []string
+	path    []string
+	values  map[string]struct{}
+}
+
+// DetectFields reports the fields of the entries of streams (a log query's
+// result, each entry carrying its structured metadata and parsed labels
+// apart), as Loki's detected_fields does:
+//
+//   - every structured-metadata key is a field without parsers;
+//   - every label the query's parsers extracted, and every name found by
+//     parsing the line as JSON or, failing that, as logfmt, is a field with
+//     the parser that found it ("json" fields carry their JSON path);
+//   - a field's type is inferred from a value (int, float, boolean,
+//     duration, bytes, else string); like Loki, each entry re-infers it from
+//     its first value and the last entry read decides;
+//   - cardinality counts distinct values;
+//   - at most limit fields are reported; later new names are ignored.
+//
+// Streams are read in label order and entries in the order given (newest
+// first for Loki's backward query). Fields are returned sorted by name.
+func DetectFields(streams []logql.Stream, limit int) []DetectedField {
+	fields := map[string]*fieldAcc{}
+	var order []string
+	get := func(name string) *fieldAcc {
+		if acc, ok := fields[name]; ok {
+			return acc
+		}
+		if len(fields) >= limit {
+			return nil
+		}
+		acc := &fieldAcc{typ: FieldString, values: map[string]struct{}{}}
+		fields[name] = acc
+		order = append(order, name)
+		return acc
+	}
+	var (
+		lf lineFields
+		// Names whose type this entry already set, for structured
+		// metadata and for parsed names apart, as Loki keeps them.
+		typedSM, typed = map[string]bool{}, map[string]bool{}
+	)
+	forEntries(streams, func(e *logproto.Entry, isLabel func(string) bool) {
+		clear(typedSM)
+		clear(typed)
+		for _, l := range e.StructuredMetadata {
+			acc := get(l.Name)
+			if acc == nil {
+				continue
+			}
+			if !typedSM[l.Name] {
+				acc.typ = InferType(l.Value)
+				typedSM[l.Name] = true
+			}
+			acc.values[l.Value] = struct{}{}
+		}
+		lf.parse(e.Line, isLabel)
+		var parsers []string
+		if lf.parser != "" {
+			parsers = []string{lf.parser}
+		}
+		add := func(name, value string, path []string) {
+			acc := get(name)
+			if acc == nil {
+				return
+			}
+			for _, p := range parsers {
+				if !slices.Contains(acc.parsers, p) {
+					acc.parsers = append(acc.parsers, p)
+				}
+			}
+			if acc.path == nil && path != nil {
+				acc.path = path
+			}
+			if !typed[name] {
+				acc.typ = InferType(value)
+				typed[name] = true
+			}
+			acc.values[value] = struct{}{}
+		}
+		for _, l := range e.Parsed {
+			if !errorLabels[l.Name] {
+				add(l.Name, l.Value, nil)
+			}
+		}
+		for i, name := range lf.names {
+			var path []string
+			if lf.parser == parserJSON {
+				path = lf.paths[i]
+			}
+			add(name, lf.values[i], path)
+		}
+	})
+	out := make([]DetectedField, 0, len(order))
+	for _, name := range order {
+		acc := fields[name]
+		out = append(out, DetectedField{
+			Label:       name,
+			Type:        acc.typ,
+			Cardinality: uint64(len(acc.values)),
+			Parsers:     acc.parsers,
+			JSONPath:    acc.path,
+		})
+	}
+	slices.SortFunc(out, func(a, b DetectedField) int { return cmp.Compare(a.Label, b.Label) })
+	return out
+}
+
+// DetectFieldValues returns the distinct values of the field name in the
+// entries of streams, sorted, as Loki's detected_field/{name}/values does:
+// from structured metadata, the query's parsed labels and the line parsed as
+// JSON or logfmt. Collection stops once limit values are known (checked
+// before each entry, as Loki does). Byte sizes ("1024KB") are rewritten in
+// Loki's canonical form ("1.0MB") so they can be pasted into a query; values
+// that also read as durations ("5m") are left alone.
+func DetectFieldValues(streams []logql.Stream, name string, limit int) []string {
+	values := map[string]struct{}{}
+	var lf lineFields
+	forEntries(streams, func(e *logproto.Entry, isLabel func(string) bool) {
+		if len(values) >= limit {
+			return
+		}
+		for _, l := range e.StructuredMetadata {
+			if l.Name == name {
+				values[l.Value] = struct{}{}
+			}
+		}
+		parsed := func(v string) { values[canonicalBytes(v)] = struct{}{} }
+		if !errorLabels[name] {
+			for _, l := range e.Parsed {
+				if l.Name == name {
+					parsed(l.Value)
+				}
+			}
+		}
+		lf.parse(e.Line, isLabel)
+		for i, n := range lf.names {
+			if n == name {
+				parsed(lf.values[i])
+			}
+		}
+	})
+	out := make([]string, 0, len(values))
+	for v := range values {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// forEntries calls fn for each entry, streams in label order.
+func forEntries(streams []logql.Stream, fn func(e *logproto.Entry, isLabel func(string) bool)) {
+	idx := make([]int, len(streams))
+	keys := make([]string, len(streams))
+	for i := range streams {
+		idx[i] = i
+		keys[i] = streams[i].Labels.String()
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(keys[a], keys[b]) })
+	for _, i := range idx {
+		s := &streams[i]
+		isLabel := func(n string) bool { return s.Labels.Has(n) }
+		for j := range s.Entries {
+			fn(&s.Entries[j], isLabel)
+		}
+	}
+}
+
+// InferType returns the type Loki infers for a value, trying in order:
+// int, float, boolean (Go's strconv.ParseBool), duration (Go's
+// time.ParseDuration), bytes (humanized sizes such as "10 KB" or "3MiB"),
+// else string.
+func InferType(v string) FieldType {
+	if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return FieldInt
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return FieldFloat
+	}
+	if _, err := strconv.ParseBool(v); err == nil {
+		return FieldBoolean
+	}
+	if _, err := time.ParseDuration(v); err == nil {
+		return FieldDuration
+	}
+	if _, ok := parseBytes(v); ok {
+		return FieldBytes
+	}
+	return FieldString
+}
+
+// byteUnits are the units of humanized byte sizes, lower case, with their
+// multipliers: SI (kb = 1000) and IEC (kib, ki = 1024) units, and the bare
+// initials, which are SI.
+var byteUnits = map[string]float64{
+	"": 1, "b": 1,
+	"k": 1e3, "kb": 1e3, "ki": 1 << 10, "kib": 1 << 10,
+	"m": 1e6, "mb": 1e6, "mi": 1 << 20, "mib": 1 << 20,
+	"g": 1e9, "gb": 1e9, "gi": 1 << 30, "gib": 1 << 30,
+	"t": 1e12, "tb": 1e12, "ti": 1 << 40, "tib": 1 << 40,
+	"p": 1e15, "pb": 1e15, "pi": 1 << 50, "pib": 1 << 50,
+	"e": 1e18, "eb": 1e18, "ei": 1 << 60, "eib": 1 << 60,
+}
+
+// parseBytes reads a humanized size: digits (with '.' and ',' allowed),
+// optional spaces, then a unit of byteUnits in any case.
+func parseBytes(s string) (uint64, bool) {
+	n := 0
+	comma := false
+	for n < len(s) && (s[n] >= '0' && s[n] <= '9' || s[n] == '.' || s[n] == ',') {
+		comma = comma || s[n] == ','
+		n++
+	}
+	num := s[:n]
+	if comma {
+		num = strings.ReplaceAll(num, ",", "")
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, false
+	}
+	mult, ok := byteUnits[strings.ToLower(trimSpace(s[n:]))]
+	if !ok {
+		return 0, false
+	}
+	v := f * mult
+	if v >= math.MaxUint64 {
+		return 0, false
+	}
+	return uint64(v), true
+}
+
+// byteSuffixes are the units a value must end with to be rewritten as a
+// byte size by detected_field values.
+var byteSuffixes = []string{"b", "kib", "kb", "mib", "mb", "gib", "gb", "tib", "tb", "pib", "pb", "eib", "eb",
+	"ki", "k", "mi", "m", "gi", "g", "ti", "t", "pi", "p", "ei", "e"}
+
+// canonicalBytes rewrites a byte size with a unit ("2048 KiB") in Loki's
+// humanized SI form without a space ("2.1MB"); other values, and sizes that
+// also read as durations, are returned unchanged.
+func canonicalBytes(v string) string {
+	b, ok := parseBytes(v)
+	if !ok {
+		return v
+	}
+	lower := strings.ToLower(v)
+	if !slices.ContainsFunc(byteSuffixes, func(u string) bool { return strings.HasSuffix(lower, u) }) {
+		return v
+	}
+	if _, err := time.ParseDuration(v); err == nil {
+		return v
+	}
+	return humanizeBytes(b)
+}
+
+// humanizeBytes formats b in SI units as go-humanize does, without the
+// space: "999B", "1.0kB", "12MB".
+func humanizeBytes(b uint64) string {
+	if b < 10 {
+		return strconv.FormatUint(b, 10) + "B"
+	}
+	units := []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}
+	e := math.Floor(math.Log(float64(b)) / math.Log(1000))
+	val := math.Floor(float64(b)/math.Pow(1000, e)*10+0.5) / 10
+	prec := 0
+	if val < 10 {
+		prec = 1
+	}
+	return strconv.FormatFloat(val, 'f', prec, 64) + units[int(e)]
+}

@@ -1,0 +1,379 @@
+package querier
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/skald-logs/skald/pkg/iter"
+	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql"
+	"github.com/skald-logs/skald/pkg/logql/log"
+	"github.com/skald-logs/skald/pkg/logql/syntax"
+	"github.com/skald-logs/skald/pkg/storage"
+)
+
+// Ways to aggregate volumes, as Loki names them.
+const (
+	AggregateBySeries = "series"
+	AggregateByLabels = "labels"
+)
+
+// matchAny is the selector that asks for the volume of every stream.
+const matchAny = "{}"
+
+// volumeBucketGap separates the reported time of a bucket from the start of
+// the next one, as Loki's splits do.
+const volumeBucketGap = int64(time.Millisecond)
+
+// ErrVolumeUnsupported is returned when the store cannot report volumes.
+var ErrVolumeUnsupported = errors.New("the store does not report volumes")
+
+// badRequestError is a request the caller must fix (logql.ErrBadRequest).
+type badRequestError string
+
+func (e badRequestError) Error() string        { return string(e) }
+func (e badRequestError) Is(target error) bool { return target == logql.ErrBadRequest }
+
+// StreamVolumer reports the volume of streams chunk by chunk, without
+// reading the chunks. *storage.Store implements it. An ingester source may
+// implement it too, reporting only the chunks it has not flushed (as Loki's
+// ingesters do); otherwise the querier counts the ingesters' entries one by
+// one. It is called concurrently.
+type StreamVolumer interface {
+	StreamVolumes(ctx context.Context, tenant string, from, through int64, matchers []*labels.Matcher) ([]storage.StreamVolume, error)
+}
+
+// VolumeRequest asks how many bytes of log lines the streams that match
+// Query hold in [Start, End), aggregated by label set or by label name and
+// split into buckets of Step (0: one bucket).
+type VolumeRequest struct {
+	Start, End int64 // Unix ns
+	Step       int64 // ns; 0 answers one bucket for the whole range
+	// Query is a stream selector; "{}" selects every stream.
+	Query string
+	// TargetLabels, when set, are the labels to aggregate into; streams
+	// that lack one of them are left out.
+	TargetLabels []string
+	// AggregateBy is AggregateBySeries (default) or AggregateByLabels.
+	AggregateBy string
+	// Limit caps the volumes of each bucket (the largest are kept).
+	Limit int
+}
+
+// Volume is the bytes of one aggregated label set or label name.
+type Volume struct {
+	// Name is the label set in Prometheus text form ({app="api"}), or the
+	// label name when aggregating by labels.
+	Name string
+	// Labels is the label set, or {<name>=""} when aggregating by labels.
+	Labels labels.Labels
+	Bytes  uint64
+}
+
+// VolumeBucket is the answer for one bucket of a VolumeRequest.
+type VolumeBucket struct {
+	Start, End int64 // the bucket covers [Start, End)
+	// Time is when Loki reports the bucket: the request's end for the last
+	// bucket, the last millisecond of the bucket for the others.
+	Time    int64
+	Volumes []Volume // largest first (ties by name), at most Limit
+}
+
+// Volume answers Loki's /index/volume and /index/volume_range. Stored
+// chunks are counted from the index (a chunk straddling a bucket bound
+// counts for the share of its time span inside); entries the ingesters still
+// hold are counted line by line, leaving out those a stored chunk of the
+// same stream already covers.
+//
+// Grouping follows Loki: without TargetLabels a stream is aggregated into
+// the labels named by the selector's matchers (all of its labels for "{}");
+// with TargetLabels into those labels, and only streams that have all of
+// them count. By labels, each label name of a stream (or each target label)
+// receives the stream's bytes.
+func (q *Querier) Volume(ctx context.Context, tenant string, r VolumeRequest) ([]VolumeBucket, error) {
+	switch r.AggregateBy {
+	case "":
+		r.AggregateBy = AggregateBySeries
+	case AggregateBySeries, AggregateByLabels:
+	default:
+		return nil, badRequestError("invalid aggregation option")
+	}
+	g, err := newVolumeGrouping(r)
+	if err != nil {
+		return nil, err
+	}
+	buckets := volumeBuckets(r.Start, r.End, r.Step)
+	acc := newVolumeAcc(len(buckets))
+
+	vs, ok := q.store.(StreamVolumer)
+	if !ok {
+		return nil, ErrVolumeUnsupported
+	}
+	stored, err := vs.StreamVolumes(ctx, tenant, r.Start, r.End, g.matchers)
+	if err != nil {
+		return nil, err
+	}
+	chunks := make(map[string][]storage.ChunkVolume, len(stored))
+	for _, sv := range stored {
+		key := sv.Labels.String()
+		chunks[key] = append(chunks[key], sv.Chunks...)
+		addStored(sv, buckets, acc, g)
+	}
+
+	if from, through, ok := q.askIngesters(r.Start, r.End); ok {
+		if err := q.ingesterVolume(ctx, tenant, from, through, g, chunks, buckets, acc); err != nil {
+			return nil, err
+		}
+	}
+
+	out := make([]VolumeBucket, len(buckets))
+	for i, b := range buckets {
+		b.Volumes = acc.result(i, r.Limit)
+		out[i] = b
+	}
+	return out, ctx.Err()
+}
+
+// addStored spreads a stream's chunks over the buckets, each chunk over the
+// buckets its span touches.
+func addStored(sv storage.StreamVolume, buckets []VolumeBucket, acc *volumeAcc, g *volumeGrouping) {
+	sums := make(map[int]uint64, 1)
+	for _, c := range sv.Chunks {
+		i, _ := slices.BinarySearchFunc(buckets, c.From, func(b VolumeBucket, ts int64) int {
+			if b.End <= ts {
+				return -1
+			}
+			return 1
+		})
+		for ; i < len(buckets) && buckets[i].Start <= c.Through; i++ {
+			if n := c.BytesIn(buckets[i].Start, buckets[i].End); n > 0 {
+				sums[i] += n
+			}
+		}
+	}
+	for i, n := range sums {
+		acc.add(i, sv.Labels, n, g)
+	}
+}
+
+// ingesterVolume counts what the ingesters hold in [from, through) and the
+// store does not: their unflushed chunks when they report volumes,
+// otherwise their entries that no stored chunk of the same stream covers.
+func (q *Querier) ingesterVolume(ctx context.Context, tenant string, from, through int64, g *volumeGrouping,
+	chunks map[string][]storage.ChunkVolume, buckets []VolumeBucket, acc *volumeAcc) error {
+	if vs, ok := q.ingesters.(StreamVolumer); ok {
+		held, err := vs.StreamVolumes(ctx, tenant, from, through, g.matchers)
+		if err != nil {
+			return err
+		}
+		for _, sv := range held {
+			addStored(sv, buckets, acc, g)
+		}
+		return nil
+	}
+	it, err := q.ingesters.SelectLogs(ctx, tenant, logql.SelectLogParams{
+		Start: from, End: through, Direction: logproto.Forward,
+		Query: syntax.MatchersString(g.matchers), Matchers: g.matchers,
+		Pipeline: log.NewFilterPipeline(nil, func(l labels.Labels) uint64 { return l.Hash() }),
+	})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	return countEntries(ctx, it, chunks, buckets, acc, g)
+}
+
+func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string][]storage.ChunkVolume, buckets []VolumeBucket, acc *volumeAcc, g *volumeGrouping) error {
+	type stream struct {
+		lbls   labels.Labels
+		chunks []storage.ChunkVolume
+		bytes  []uint64 // per bucket
+	}
+	byHash := map[uint64][]*stream{}
+	var streams []*stream
+	b := 0
+	for n := 0; it.Next(); n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		lbls, h := it.Labels(), it.StreamHash()
+		var st *stream
+		for _, s := range byHash[h] {
+			if labels.Equal(s.lbls, lbls) {
+				st = s
+				break
+			}
+		}
+		if st == nil {
+			st = &stream{lbls: lbls, chunks: chunks[lbls.String()], bytes: make([]uint64, len(buckets))}
+			byHash[h] = append(byHash[h], st)
+			streams = append(streams, st)
+		}
+		e := it.At()
+		if slices.ContainsFunc(st.chunks, func(c storage.ChunkVolume) bool { return c.Contains(e.Timestamp) }) {
+			continue
+		}
+		for b < len(buckets)-1 && e.Timestamp >= buckets[b].End {
+			b++
+		}
+		for b > 0 && e.Timestamp < buckets[b].Start {
+			b--
+		}
+		st.bytes[b] += uint64(len(e.Line))
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	for _, st := range streams {
+		for i, n := range st.bytes {
+			if n > 0 {
+				acc.add(i, st.lbls, n, g)
+			}
+		}
+	}
+	return nil
+}
+
+// volumeBuckets splits [start, end) as Loki's frontend splits a volume
+// request: buckets aligned to multiples of step, the first starting at
+// start and the last ending at end.
+func volumeBuckets(start, end, step int64) []VolumeBucket {
+	if step <= 0 || end <= start {
+		return []VolumeBucket{{Start: start, End: end, Time: end}}
+	}
+	var out []VolumeBucket
+	aligned := start - floorMod(start, step)
+	for s := aligned; s < end; s += step {
+		b := VolumeBucket{Start: max(s, start), End: s + step}
+		if b.End >= end {
+			b.End, b.Time = end, end
+		} else {
+			b.Time = b.End - volumeBucketGap
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func floorMod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// volumeGrouping is how a request aggregates streams.
+type volumeGrouping struct {
+	matchers []*labels.Matcher
+	byLabels bool
+	targets  bool            // TargetLabels were given
+	all      bool            // keep every label of a stream
+	keep     map[string]bool // otherwise the labels to keep
+}
+
+func newVolumeGrouping(r VolumeRequest) (*volumeGrouping, error) {
+	g := &volumeGrouping{byLabels: r.AggregateBy == AggregateByLabels, keep: map[string]bool{}}
+	if r.Query != matchAny {
+		ms, err := syntax.ParseMatchers(r.Query, true)
+		if err != nil {
+			return nil, err
+		}
+		g.matchers = ms
+	}
+	if len(r.TargetLabels) > 0 {
+		g.targets = true
+		for _, t := range r.TargetLabels {
+			g.keep[t] = true
+		}
+		for _, t := range r.TargetLabels {
+			if !slices.ContainsFunc(g.matchers, func(m *labels.Matcher) bool { return m.Name == t }) {
+				g.matchers = append(g.matchers, labels.MustNewMatcher(labels.MatchRegexp, t, ".+"))
+			}
+		}
+		return g, nil
+	}
+	if len(g.matchers) == 0 {
+		g.all = true
+	}
+	for _, m := range g.matchers {
+		g.keep[m.Name] = true
+	}
+	return g, nil
+}
+
+// volumeAcc sums bytes per bucket and name.
+type volumeAcc struct {
+	buckets []map[string]*Volume
+	b       labels.ScratchBuilder
+}
+
+func newVolumeAcc(n int) *volumeAcc {
+	a := &volumeAcc{buckets: make([]map[string]*Volume, n)}
+	for i := range a.buckets {
+		a.buckets[i] = map[string]*Volume{}
+	}
+	return a
+}
+
+// add counts bytes of a stream with labels lbls in bucket i.
+func (a *volumeAcc) add(i int, lbls labels.Labels, bytes uint64, g *volumeGrouping) {
+	if bytes == 0 {
+		return
+	}
+	m := a.buckets[i]
+	if g.byLabels {
+		lbls.Range(func(l labels.Label) {
+			if g.targets && !g.keep[l.Name] {
+				return
+			}
+			v := m[l.Name]
+			if v == nil {
+				v = &Volume{Name: l.Name, Labels: labels.FromStrings(l.Name, "")}
+				m[l.Name] = v
+			}
+			v.Bytes += bytes
+		})
+		return
+	}
+	a.b.Reset()
+	lbls.Range(func(l labels.Label) {
+		if g.all || g.keep[l.Name] {
+			a.b.Add(l.Name, l.Value)
+		}
+	})
+	a.b.Sort()
+	set := a.b.Labels()
+	name := set.String()
+	v := m[name]
+	if v == nil {
+		v = &Volume{Name: name, Labels: set}
+		m[name] = v
+	}
+	v.Bytes += bytes
+}
+
+// result returns bucket i's volumes, largest first, at most limit.
+func (a *volumeAcc) result(i int, limit int) []Volume {
+	out := make([]Volume, 0, len(a.buckets[i]))
+	for _, v := range a.buckets[i] {
+		out = append(out, *v)
+	}
+	slices.SortFunc(out, func(x, y Volume) int {
+		if c := cmp.Compare(y.Bytes, x.Bytes); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Name, y.Name)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
