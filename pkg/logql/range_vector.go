@@ -14,6 +14,7 @@ import (
 type window struct {
 	lbls labels.Labels
 	hash uint64
+	err  bool // lbls carry __error__
 	pts  []point // pts[head:] are live
 	head int
 }
@@ -156,7 +157,7 @@ func (r *rangeEvaluator) next() ([]Sample, bool) {
 			continue
 		}
 		live = append(live, w)
-		if w.lbls.Has(syntax.ErrorLabel) {
+		if w.err {
 			r.e = pipelineError(w.lbls)
 			return nil, false
 		}
@@ -189,6 +190,7 @@ func (r *rangeEvaluator) window(lbls labels.Labels, h uint64) *window {
 		w = &window{}
 	}
 	w.lbls, w.hash, w.pts, w.head = lbls, h, w.pts[:0], 0
+	w.err = lbls.Has(syntax.ErrorLabel)
 	r.index[h] = append(r.index[h], w)
 	r.series = append(r.series, w)
 	return w
