@@ -63,7 +63,8 @@ func FuzzMetricQuery(f *testing.F) {
 			for _, s := range res.Matrix {
 				last := int64(math.MinInt64)
 				for _, pt := range s.Points {
-					if pt.T <= last || pt.T < p.Start/1e6 || pt.T > p.End/1e6 {
+					st := newSteps(p)
+					if pt.T <= last || pt.T < st.start/1e6 || pt.T > st.end/1e6 {
 						t.Fatalf("%q: point at %d out of order or range", q, pt.T)
 					}
 					last = pt.T

@@ -18,8 +18,13 @@ type stepEvaluator interface {
 }
 
 // steps are the evaluation times of a query, in Unix ns: start,
-// start+step, … up to end inclusive (no alignment); an instant query has
-// the one step start.
+// start+step, … up to end inclusive; an instant query has the one step
+// start.
+//
+// A range query's start is rounded down and its end rounded up to a multiple
+// of the step, as Loki's query frontend does when it splits metric queries
+// by time (which it does by default), so points fall on the same instants
+// as Loki's.
 type steps struct {
 	start, end, step int64
 }
@@ -28,7 +33,20 @@ func newSteps(p Params) steps {
 	if isInstant(p) {
 		return steps{start: p.Start, end: p.Start, step: 1}
 	}
-	return steps{start: p.Start, end: p.End, step: p.Step}
+	start, end := p.Start-mod(p.Start, p.Step), p.End
+	if m := mod(end, p.Step); m != 0 {
+		end += p.Step - m
+	}
+	return steps{start: start, end: end, step: p.Step}
+}
+
+// mod is a modulo that is never negative.
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
 }
 
 func isInstant(p Params) bool { return p.Instant || p.Step <= 0 }
