@@ -30,7 +30,7 @@ type discardWriter struct{}
 
 func (discardWriter) PutChunks(context.Context, string, []storage.Chunk) error { return nil }
 
-func testIngester(t *testing.T, maxStreams int) *Ingester {
+func testIngester(t testing.TB, maxStreams int) *Ingester {
 	t.Helper()
 	var cfg Config
 	fs := flag.NewFlagSet("", flag.ContinueOnError)
@@ -51,7 +51,7 @@ func testIngester(t *testing.T, maxStreams int) *Ingester {
 
 // serve runs ing behind a real gRPC server on a loopback port and returns a
 // client of it.
-func serve(t *testing.T, ing *Ingester) (*GRPCServer, *client.Client) {
+func serve(t testing.TB, ing *Ingester) (*GRPCServer, *client.Client) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
