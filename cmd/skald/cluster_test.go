@@ -309,13 +309,33 @@ func TestCluster(t *testing.T) {
 	chunks := countObjects(t, s3cfg, "chunks/") - replicaChunks
 	query("after flushing")
 
-	// A clean stop of an ingester: it leaves the ring after flushing.
-	c.ingesters[1].p.stop()
+	// Loki's POST /ingester/shutdown: the ingester flushes, leaves the ring
+	// and exits; the others drop their connections to it.
+	leaver := c.ingesters[1].p
+	if code, body := leaver.do(http.MethodPost, "/ingester/shutdown", "", "", nil); code != http.StatusNoContent {
+		t.Fatalf("/ingester/shutdown: %d %s", code, body)
+	}
+	select {
+	case err := <-leaver.done:
+		if err != nil {
+			t.Fatalf("ingester-1 exited with %v after /ingester/shutdown", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ingester-1 still running 30s after /ingester/shutdown")
+	}
 	waitFor(t, "ingester-1 gone from the ring", 30*time.Second, func() bool {
 		_, ok := ringState(t, c.querier.p)["ingester-1"]
 		return !ok
 	})
+	waitFor(t, "the querier to close its client of ingester-1", 10*time.Second, func() bool {
+		return metricValue(t, c.querier.p, "skald_ingester_clients") == 2
+	})
 	query("after ingester-1 left")
+
+	// Everything else stops cleanly: SIGTERM, exit status 0.
+	for _, p := range []*proc{c.dist.p, c.querier.p, c.ingesters[0].p, c.ingesters[2].p} {
+		p.stop()
+	}
 
 	t.Logf("push latency, 5 streams x 10 lines per push: all up p50 %s p99 %s; one ingester killed p50 %s p99 %s",
 		percentile(allUp, 0.5).Round(10*time.Microsecond), percentile(allUp, 0.99).Round(10*time.Microsecond),

@@ -51,6 +51,10 @@ type App struct {
 	ingGRPC    *ingester.GRPCServer
 	lifecycler *ring.Lifecycler
 
+	pruneCtx    context.Context // of prunePool
+	pruneCancel context.CancelFunc
+	pruneDone   chan struct{}
+
 	http         *http.Server
 	listener     net.Listener
 	grpc         *grpc.Server

@@ -137,6 +137,11 @@ func (a *App) startCluster(ctx context.Context, errc chan<- error) error {
 	if err := a.ring.Start(ctx); err != nil {
 		return err
 	}
+	if a.pool != nil {
+		a.pruneCtx, a.pruneCancel = context.WithCancel(context.Background())
+		a.pruneDone = make(chan struct{})
+		go a.prunePool()
+	}
 	if a.grpc == nil {
 		return nil
 	}
@@ -182,9 +187,30 @@ func (a *App) stopGRPC() {
 	}
 }
 
+// prunePool closes the clients of ingesters that left the ring, until
+// stopCluster.
+func (a *App) prunePool() {
+	defer close(a.pruneDone)
+	a.kv.Watch(a.pruneCtx, ring.IngesterRingKey, func(d *ring.Desc) bool {
+		a.pool.Retain(func(addr string) bool {
+			for _, inst := range d.Instances {
+				if inst.Addr == addr && inst.State != ring.Left {
+					return true
+				}
+			}
+			return false
+		})
+		return true
+	})
+}
+
 // stopCluster waits for the pushes still running, closes the clients,
 // stops following the ring and leaves the gossip.
 func (a *App) stopCluster() {
+	if a.pruneCancel != nil {
+		a.pruneCancel()
+		<-a.pruneDone
+	}
 	if a.replicator != nil {
 		a.replicator.Stop()
 	}
