@@ -37,7 +37,10 @@ type PusherFor func(addr string) (Pusher, error)
 // grouped by ingester, so one push makes at most one call per ingester. Push
 // returns as soon as every stream has its quorum; the calls still running
 // go on in the background (bounded by the client's timeout), so slower
-// replicas still receive the data. Stop waits for them.
+// replicas still receive the data. Stop waits for them. Those calls read the
+// request's streams after Push returned: the caller must not modify them
+// (the Distributor builds a new request for every push; its lines are
+// strings and its metadata slices are not reused).
 type Replicator struct {
 	ring    ReplicationRing
 	clients PusherFor
