@@ -113,7 +113,7 @@ func (s *fakeStore) entries(t *testing.T) []line {
 }
 
 // memEntries returns every unflushed entry the ingester holds.
-func memEntries(t *testing.T, ing *Ingester) []line {
+func memEntries(t testing.TB, ing *Ingester) []line {
 	t.Helper()
 	var out []line
 	for _, inst := range ing.allInstances() {

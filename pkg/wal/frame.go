@@ -42,6 +42,9 @@ var (
 	ErrRecordTooLarge = errors.New("wal record too large")
 	// ErrClosed is returned by Log and Wait after Close.
 	ErrClosed = errors.New("wal closed")
+	// ErrLocked is returned by Open when another process has the directory
+	// open.
+	ErrLocked = errors.New("wal directory is in use by another process")
 )
 
 func appendSegmentHeader(dst []byte) []byte {

@@ -105,6 +105,8 @@ type WAL struct {
 	broken  bool  // the last write failed: the next one starts a new segment
 	spare   []byte
 
+	lock *os.File // held while open
+
 	quit chan struct{}
 	done sync.WaitGroup
 }
@@ -136,8 +138,13 @@ func Open(opts Options, logger *slog.Logger, reg prometheus.Registerer) (*WAL, e
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create wal dir: %w", err)
 	}
-	w := &WAL{opts: opts, logger: logger, m: newMetrics(reg), checkpoint: -1, quit: make(chan struct{})}
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	w := &WAL{opts: opts, logger: logger, m: newMetrics(reg), checkpoint: -1, lock: lock, quit: make(chan struct{})}
 	if err := w.scan(); err != nil {
+		w.unlock()
 		return nil, err
 	}
 	w.segIdx = w.checkpoint
@@ -401,7 +408,15 @@ func (w *WAL) Close() error {
 	err := w.closeSegment()
 	w.cur.err = ErrClosed
 	close(w.cur.done)
+	w.unlock()
 	return err
+}
+
+func (w *WAL) unlock() {
+	if w.lock != nil {
+		w.lock.Close() // releases the flock
+		w.lock = nil
+	}
 }
 
 // removeCovered deletes the segments up to and including last and the

@@ -390,3 +390,17 @@ func TestListDirIgnoresStrangers(t *testing.T) {
 		t.Fatalf("listDir = %+v", d)
 	}
 }
+
+func TestOpenLocksDir(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := openWAL(t, dir, Options{})
+	if _, err := Open(Options{Dir: dir}, nil, nil); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open = %v, want ErrLocked", err)
+	}
+	w.Close()
+	w2, err := Open(Options{Dir: dir}, nil, nil)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	w2.Close()
+}
