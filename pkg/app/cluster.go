@@ -70,7 +70,7 @@ func (a *App) initCluster() error {
 		q := querier.New(a.cfg.Querier, ingesters, a.store, a.store)
 		deps.Engine = logql.NewEngine(q, overrides, a.logger.With("component", "engine"))
 		deps.Metadata = q
-		deps.Volumes, deps.Detector = q, q
+		deps.Volumes, deps.Detector, deps.Limits = q, q, overrides
 	}
 	if a.has(TargetCompactor) {
 		a.logger.Info("compactor: this version owns the role only; index objects are not compacted yet")
