@@ -1,13 +1,16 @@
 // Package api serves Grafana Loki's HTTP API: the push endpoints, the query
-// and metadata endpoints, and the small operational routes (/ready, /metrics,
-// build info, /flush).
+// and metadata endpoints, the live tail, volumes, the Logs Drilldown
+// endpoints (detected labels and fields, limits, patterns), format_query,
+// and the small operational routes (/ready, /metrics, build info, /flush).
 //
 // It owns everything a Loki client sees on the wire and nothing behind it:
 // routing, tenant resolution (X-Scope-OrgID), parameter parsing with Loki's
 // rules and messages, decoding push bodies, encoding responses in Loki's JSON
 // shapes, and mapping errors to HTTP status codes. The work itself is done by
 // the implementations of the small interfaces declared here (Pusher, Engine,
-// Metadata, Flusher, Readiness), which the app wires in.
+// Metadata, Volumes, LabelDetector, TenantLimits, Flusher, Readiness), which
+// the app wires in. The live tail (a WebSocket) polls the Engine; it ends
+// when the client goes, on error, after tail_max_duration, or on Shutdown.
 //
 // Errors: only this package turns errors into status codes. Producers wrap
 // sentinel errors (logql.ErrBadRequest, logql.ErrTimeout,

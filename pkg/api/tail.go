@@ -123,8 +123,8 @@ func (a *API) serveTail(ctx context.Context, conn *websocket.Conn, t *tailer, ca
 		defer wg.Done()
 		defer close(clientGone)
 		for {
-			// Clients send nothing but control frames, which ReadMessage
-			// answers (pong) or reports (close).
+			// Clients send nothing but control frames: reading answers
+			// pings and reports the close (or a broken connection).
 			if _, _, err := conn.NextReader(); err != nil {
 				return
 			}

@@ -523,3 +523,30 @@ func BenchmarkAppendTailMessage(b *testing.B) {
 		buf = appendTailMessage(buf[:0], m, false)
 	}
 }
+
+func FuzzTailParams(f *testing.F) {
+	for _, s := range []string{
+		"query=%7Bjob%3D%22a%22%7D&delay_for=2&limit=10&start=1795444985",
+		"query=%7Bjob%3D%22a%22%7D&delay_for=-0", "delay_for=99999999999999999999", "query=%7B%7D", "limit=-1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, form string) {
+		vals, err := url.ParseQuery(form)
+		if err != nil {
+			return
+		}
+		r := httptest.NewRequest(http.MethodGet, "/loki/api/v1/tail", nil)
+		r.Form = vals
+		p, err := parseTailParams(r, testNow)
+		if err != nil {
+			if status, _ := statusAndMessage(err); status != http.StatusBadRequest {
+				t.Fatalf("%q: status %d for %v", form, status, err)
+			}
+			return
+		}
+		if p.delayFor < 0 || p.delayFor > maxTailDelayFor*time.Second || p.limit == 0 {
+			t.Fatalf("%q: accepted %+v", form, p)
+		}
+	})
+}

@@ -64,80 +64,11 @@ type fieldAcc struct {
 // Streams are read in label order and entries in the order given (newest
 // first for Loki's backward query). Fields are returned sorted by name.
 func DetectFields(streams []logql.Stream, limit int) []DetectedField {
-	fields := map[string]*fieldAcc{}
-	var order []string
-	get := func(name string) *fieldAcc {
-		if acc, ok := fields[name]; ok {
-			return acc
-		}
-		if len(fields) >= limit {
-			return nil
-		}
-		acc := &fieldAcc{typ: FieldString, values: map[string]struct{}{}}
-		fields[name] = acc
-		order = append(order, name)
-		return acc
-	}
-	var (
-		lf lineFields
-		// Names whose type this entry already set, for structured
-		// metadata and for parsed names apart, as Loki keeps them.
-		typedSM, typed = map[string]bool{}, map[string]bool{}
-	)
-	forEntries(streams, func(e *logproto.Entry, isLabel func(string) bool) {
-		clear(typedSM)
-		clear(typed)
-		for _, l := range e.StructuredMetadata {
-			acc := get(l.Name)
-			if acc == nil {
-				continue
-			}
-			if !typedSM[l.Name] {
-				acc.typ = InferType(l.Value)
-				typedSM[l.Name] = true
-			}
-			acc.values[l.Value] = struct{}{}
-		}
-		lf.parse(e.Line, isLabel)
-		var parsers []string
-		if lf.parser != "" {
-			parsers = []string{lf.parser}
-		}
-		add := func(name, value string, path []string) {
-			acc := get(name)
-			if acc == nil {
-				return
-			}
-			for _, p := range parsers {
-				if !slices.Contains(acc.parsers, p) {
-					acc.parsers = append(acc.parsers, p)
-				}
-			}
-			if acc.path == nil && path != nil {
-				acc.path = path
-			}
-			if !typed[name] {
-				acc.typ = InferType(value)
-				typed[name] = true
-			}
-			acc.values[value] = struct{}{}
-		}
-		for _, l := range e.Parsed {
-			if !errorLabels[l.Name] {
-				add(l.Name, l.Value, nil)
-			}
-		}
-		for i, name := range lf.names {
-			var path []string
-			if lf.parser == parserJSON {
-				path = lf.paths[i]
-			}
-			add(name, lf.values[i], path)
-		}
-	})
-	out := make([]DetectedField, 0, len(order))
-	for _, name := range order {
-		acc := fields[name]
+	d := fieldDetector{limit: limit, fields: map[string]*fieldAcc{}, typedSM: map[string]bool{}, typed: map[string]bool{}}
+	forEntries(streams, d.entry)
+	out := make([]DetectedField, 0, len(d.order))
+	for _, name := range d.order {
+		acc := d.fields[name]
 		out = append(out, DetectedField{
 			Label:       name,
 			Type:        acc.typ,
@@ -148,6 +79,85 @@ func DetectFields(streams []logql.Stream, limit int) []DetectedField {
 	}
 	slices.SortFunc(out, func(a, b DetectedField) int { return cmp.Compare(a.Label, b.Label) })
 	return out
+}
+
+// fieldDetector accumulates the fields of the entries it is shown.
+type fieldDetector struct {
+	limit  int
+	fields map[string]*fieldAcc
+	order  []string
+	lf     lineFields
+	// Names whose type the current entry already set, for structured
+	// metadata and for parsed names apart, as Loki keeps them.
+	typedSM, typed map[string]bool
+}
+
+// parserLists are the parsers of a line, shared read-only.
+var parserLists = map[string][]string{parserJSON: {parserJSON}, parserLogfmt: {parserLogfmt}}
+
+// get returns the field's accumulator, creating it while under the limit.
+func (d *fieldDetector) get(name string) *fieldAcc {
+	if acc, ok := d.fields[name]; ok {
+		return acc
+	}
+	if len(d.fields) >= d.limit {
+		return nil
+	}
+	acc := &fieldAcc{typ: FieldString, values: map[string]struct{}{}}
+	d.fields[name] = acc
+	d.order = append(d.order, name)
+	return acc
+}
+
+func (d *fieldDetector) entry(e *logproto.Entry, isLabel func(string) bool) {
+	clear(d.typedSM)
+	clear(d.typed)
+	for _, l := range e.StructuredMetadata {
+		acc := d.get(l.Name)
+		if acc == nil {
+			continue
+		}
+		if !d.typedSM[l.Name] {
+			acc.typ = InferType(l.Value)
+			d.typedSM[l.Name] = true
+		}
+		acc.values[l.Value] = struct{}{}
+	}
+	d.lf.parse(e.Line, isLabel)
+	parsers := parserLists[d.lf.parser]
+	for _, l := range e.Parsed {
+		if !errorLabels[l.Name] {
+			d.add(l.Name, l.Value, nil, parsers)
+		}
+	}
+	for i, name := range d.lf.names {
+		var path []string
+		if d.lf.parser == parserJSON {
+			path = d.lf.paths[i]
+		}
+		d.add(name, d.lf.values[i], path, parsers)
+	}
+}
+
+// add counts a parsed value of a field.
+func (d *fieldDetector) add(name, value string, path, parsers []string) {
+	acc := d.get(name)
+	if acc == nil {
+		return
+	}
+	for _, p := range parsers {
+		if !slices.Contains(acc.parsers, p) {
+			acc.parsers = append(acc.parsers, p)
+		}
+	}
+	if acc.path == nil && path != nil {
+		acc.path = path
+	}
+	if !d.typed[name] {
+		acc.typ = InferType(value)
+		d.typed[name] = true
+	}
+	acc.values[value] = struct{}{}
 }
 
 // DetectFieldValues returns the distinct values of the field name in the
@@ -215,20 +225,36 @@ func forEntries(streams []logql.Stream, fn func(e *logproto.Entry, isLabel func(
 // time.ParseDuration), bytes (humanized sizes such as "10 KB" or "3MiB"),
 // else string.
 func InferType(v string) FieldType {
-	if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return FieldInt
+	// Cheap looks first: the strconv and time parsers allocate an error
+	// for every value they refuse, and most values are plain words.
+	if v == "" {
+		return FieldString
 	}
-	if _, err := strconv.ParseFloat(v, 64); err == nil {
-		return FieldFloat
+	c := v[0]
+	numeric := c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.'
+	if numeric {
+		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return FieldInt
+		}
 	}
-	if _, err := strconv.ParseBool(v); err == nil {
+	if numeric || c == 'i' || c == 'I' || c == 'n' || c == 'N' {
+		if _, err := strconv.ParseFloat(v, 64); err == nil {
+			return FieldFloat
+		}
+	}
+	switch v {
+	case "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False":
 		return FieldBoolean
 	}
-	if _, err := time.ParseDuration(v); err == nil {
-		return FieldDuration
+	if numeric {
+		if _, err := time.ParseDuration(v); err == nil {
+			return FieldDuration
+		}
 	}
-	if _, ok := parseBytes(v); ok {
-		return FieldBytes
+	if c >= '0' && c <= '9' || c == '.' || c == ',' {
+		if _, ok := parseBytes(v); ok {
+			return FieldBytes
+		}
 	}
 	return FieldString
 }

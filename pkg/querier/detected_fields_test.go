@@ -349,7 +349,8 @@ func FuzzLineFields(f *testing.F) {
 			t.Fatalf("%d values for %d names", len(lf.values), len(lf.names))
 		}
 		trimmed := strings.TrimLeft(line, " \t\r\n")
-		isObject := strings.HasPrefix(trimmed, "{") && json.Valid([]byte(line))
+		isObject := strings.HasPrefix(trimmed, "{") && json.Valid([]byte(line)) &&
+			strings.Count(line, "{")+strings.Count(line, "[") <= maxJSONDepth // deeper is refused
 		switch {
 		case isObject && lf.parser != parserJSON:
 			t.Fatalf("valid JSON object %q parsed as %q", line, lf.parser)

@@ -1,6 +1,7 @@
 package querier
 
 import (
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -26,20 +27,29 @@ const extractedSuffix = "_extracted"
 
 // maxJSONDepth bounds the nesting the JSON walker follows; deeper documents
 // are treated as malformed.
-const maxJSONDepth = 64
+const maxJSONDepth = 1000
 
-// lineFields are the fields parsed from one line. Slices are reused from
-// line to line; names and values are copies, safe to keep.
+// lineFields are the fields parsed from one line. The slices are reused
+// from line to line; the strings in them (names, values, paths) are
+// immutable and safe to keep: values are parts of the line or unescaped
+// copies, names and paths are interned across lines.
 type lineFields struct {
 	parser string   // parserJSON, parserLogfmt, or "" when neither parsed
 	names  []string // sanitized, de-duplicated names
 	values []string
 	paths  [][]string // JSON only: the keys leading to each value, unsanitized
 
-	seen    map[string]struct{}
-	isLabel func(string) bool // reports stream label names
-	keyBuf  []byte
-	pathBuf []string
+	seen     map[string]struct{}
+	isLabel  func(string) bool // reports stream label names
+	keyBuf   []byte
+	pathBuf  []string
+	interned map[string]*internedName
+}
+
+// internedName is a field name and the JSON path it was first seen at.
+type internedName struct {
+	name, extracted string // extracted: name + "_extracted", made when needed
+	path            []string
 }
 
 // parse fills f with the fields of line. isLabel reports the names of the
@@ -68,13 +78,29 @@ func (f *lineFields) reset(isLabel func(string) bool) {
 	f.isLabel = isLabel
 }
 
-// add records one field; the first value of a name wins, as in Loki.
-func (f *lineFields) add(name, value string, path []string) {
-	if name == "" {
+// add records the field named by f.keyBuf; the first value of a name wins,
+// as in Loki. path is the field's JSON path (nil for logfmt).
+func (f *lineFields) add(value string, path []string) {
+	if len(f.keyBuf) == 0 {
 		return
 	}
+	in, ok := f.interned[string(f.keyBuf)]
+	if !ok {
+		if f.interned == nil {
+			f.interned = map[string]*internedName{}
+		}
+		in = &internedName{name: string(f.keyBuf)}
+		if path != nil {
+			in.path = slices.Clone(path)
+		}
+		f.interned[in.name] = in
+	}
+	name := in.name
 	if f.isLabel != nil && f.isLabel(name) {
-		name += extractedSuffix
+		if in.extracted == "" {
+			in.extracted = name + extractedSuffix
+		}
+		name = in.extracted
 	}
 	if _, dup := f.seen[name]; dup {
 		return
@@ -83,7 +109,11 @@ func (f *lineFields) add(name, value string, path []string) {
 	f.names = append(f.names, name)
 	f.values = append(f.values, value)
 	if path != nil {
-		f.paths = append(f.paths, append([]string(nil), path...))
+		p := in.path
+		if !slices.Equal(p, path) { // another path sanitized to the same name
+			p = slices.Clone(path)
+		}
+		f.paths = append(f.paths, p)
 	}
 }
 
@@ -190,7 +220,7 @@ func (f *lineFields) parseLogfmt(line string) bool {
 			continue
 		}
 		f.keyBuf = appendSanitized(f.keyBuf[:0], key, true)
-		f.add(string(f.keyBuf), value, nil)
+		f.add(value, nil)
 	}
 }
 
@@ -294,14 +324,14 @@ func (w *jsonWalker) object(depth int) bool {
 			if !ok {
 				return false
 			}
-			f.add(string(f.keyBuf), v, f.pathBuf)
+			f.add(v, f.pathBuf)
 		default:
 			start := w.i
 			if !w.literal() {
 				return false
 			}
 			if lit := w.s[start:w.i]; lit != "null" {
-				f.add(string(f.keyBuf), lit, f.pathBuf)
+				f.add(lit, f.pathBuf)
 			}
 		}
 		f.keyBuf, f.pathBuf = f.keyBuf[:prefixLen], f.pathBuf[:pathLen]

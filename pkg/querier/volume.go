@@ -176,21 +176,67 @@ func (q *Querier) ingesterVolume(ctx context.Context, tenant string, from, throu
 		}
 		return nil
 	}
-	it, err := q.ingesters.SelectLogs(ctx, tenant, logql.SelectLogParams{
-		Start: from, End: through, Direction: logproto.Forward,
-		Query: syntax.MatchersString(g.matchers), Matchers: g.matchers,
-		Pipeline: log.NewFilterPipeline(nil, func(l labels.Labels) uint64 { return l.Hash() }),
-	})
-	if err != nil {
-		return err
+	selectors := [][]*labels.Matcher{g.matchers}
+	if len(g.matchers) == 0 {
+		// Remote ingesters refuse a selector that matches every stream:
+		// cover the streams they hold with selectors on shared labels.
+		series, err := q.ingesters.Series(ctx, tenant, from, through, nil)
+		if err != nil {
+			return err
+		}
+		selectors = coverSelectors(series)
 	}
-	defer it.Close()
-	return countEntries(ctx, it, chunks, buckets, acc, g)
+	counted := map[string]bool{}
+	for _, ms := range selectors {
+		it, err := q.ingesters.SelectLogs(ctx, tenant, logql.SelectLogParams{
+			Start: from, End: through, Direction: logproto.Forward,
+			Query: syntax.MatchersString(ms), Matchers: ms,
+			Pipeline: log.NewFilterPipeline(nil, func(l labels.Labels) uint64 { return l.Hash() }),
+		})
+		if err != nil {
+			return err
+		}
+		err = countEntries(ctx, it, chunks, counted, buckets, acc, g)
+		_ = it.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string][]storage.ChunkVolume, buckets []VolumeBucket, acc *volumeAcc, g *volumeGrouping) error {
+// coverSelectors returns selectors of the form {name=~".+"} that together
+// match every one of series, few of them: each takes the label name that
+// most of the series not matched yet have.
+func coverSelectors(series []labels.Labels) [][]*labels.Matcher {
+	var out [][]*labels.Matcher
+	left := slices.Clone(series)
+	for len(left) > 0 {
+		counts := map[string]int{}
+		for _, s := range left {
+			s.Range(func(l labels.Label) { counts[l.Name]++ })
+		}
+		best := ""
+		for name, n := range counts {
+			if n > counts[best] || n == counts[best] && name < best {
+				best = name
+			}
+		}
+		if best == "" {
+			break // series without labels cannot be selected
+		}
+		out = append(out, []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, best, ".+")})
+		left = slices.DeleteFunc(left, func(s labels.Labels) bool { return s.Get(best) != "" })
+	}
+	return out
+}
+
+func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string][]storage.ChunkVolume, counted map[string]bool,
+	buckets []VolumeBucket, acc *volumeAcc, g *volumeGrouping) error {
 	type stream struct {
 		lbls   labels.Labels
+		key    string
+		skip   bool // counted by an earlier pass
 		chunks []storage.ChunkVolume
 		bytes  []uint64 // per bucket
 	}
@@ -212,9 +258,13 @@ func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string]
 			}
 		}
 		if st == nil {
-			st = &stream{lbls: lbls, chunks: chunks[lbls.String()], bytes: make([]uint64, len(buckets))}
+			key := lbls.String()
+			st = &stream{lbls: lbls, key: key, skip: counted[key], chunks: chunks[key], bytes: make([]uint64, len(buckets))}
 			byHash[h] = append(byHash[h], st)
 			streams = append(streams, st)
+		}
+		if st.skip {
+			continue
 		}
 		e := it.At()
 		if slices.ContainsFunc(st.chunks, func(c storage.ChunkVolume) bool { return c.Contains(e.Timestamp) }) {
@@ -232,6 +282,10 @@ func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string]
 		return err
 	}
 	for _, st := range streams {
+		if st.skip {
+			continue
+		}
+		counted[st.key] = true
 		for i, n := range st.bytes {
 			if n > 0 {
 				acc.add(i, st.lbls, n, g)

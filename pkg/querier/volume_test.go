@@ -63,6 +63,10 @@ func (s *volSource) StreamVolumes(_ context.Context, _ string, from, through int
 }
 
 func (s *volSource) SelectLogs(_ context.Context, _ string, p logql.SelectLogParams) (iter.EntryIterator, error) {
+	if len(p.Matchers) == 0 {
+		// As remote ingesters do, refuse a selector matching everything.
+		return nil, errors.New("queries require at least one regexp or equality matcher")
+	}
 	s.selected = append(s.selected, [2]int64{p.Start, p.End})
 	var its []iter.EntryIterator
 	for _, st := range s.streams {
@@ -95,8 +99,14 @@ func (s *volSource) LabelValues(context.Context, string, string, int64, int64, [
 	return nil, nil
 }
 
-func (s *volSource) Series(context.Context, string, int64, int64, [][]*labels.Matcher) ([]labels.Labels, error) {
-	return nil, nil
+func (s *volSource) Series(_ context.Context, _ string, _, _ int64, groups [][]*labels.Matcher) ([]labels.Labels, error) {
+	var out []labels.Labels
+	for _, st := range s.streams {
+		if len(groups) == 0 || slices.ContainsFunc(groups, func(ms []*labels.Matcher) bool { return matchAll(st.lbls, ms) }) {
+			out = append(out, st.lbls)
+		}
+	}
+	return out, nil
 }
 
 // lines returns n entries of size bytes each, one per ms from ts.
@@ -291,6 +301,44 @@ func TestVolumeAsksIngestersOnlyForRecentRanges(t *testing.T) {
 	}
 	if want := [2]int64{now.Add(-time.Hour).UnixNano(), now.UnixNano()}; len(ing.selected) != 1 || ing.selected[0] != want {
 		t.Errorf("ingesters asked %v, want %v", ing.selected, want)
+	}
+}
+
+func TestCoverSelectors(t *testing.T) {
+	for _, tc := range []struct {
+		series []labels.Labels
+		want   string
+	}{
+		{nil, "[]"},
+		{[]labels.Labels{labels.FromStrings("app", "a", "job", "j"), labels.FromStrings("app", "b")}, `[[app=~".+"]]`},
+		{[]labels.Labels{
+			labels.FromStrings("job", "j1", "x", "1"), labels.FromStrings("job", "j2"), labels.FromStrings("pod", "p"),
+			labels.FromStrings("pod", "q", "x", "2"), labels.FromStrings("zone", "z"),
+		}, `[[job=~".+"] [pod=~".+"] [zone=~".+"]]`},
+	} {
+		if got := fmt.Sprint(coverSelectors(tc.series)); got != tc.want {
+			t.Errorf("coverSelectors(%v) = %s, want %s", tc.series, got, tc.want)
+		}
+	}
+}
+
+func TestVolumeMatchAnyCountsEachStreamOnce(t *testing.T) {
+	a := labels.FromStrings("app", "a", "job", "j")
+	b := labels.FromStrings("app", "b")
+	c := labels.FromStrings("job", "k")
+	ing := volIngesters{&volSource{streams: []volStream{
+		{lbls: a, entries: lines(sec, 2, 10)}, {lbls: b, entries: lines(sec, 1, 7)}, {lbls: c, entries: lines(sec, 3, 1)},
+	}}}
+	q := New(Config{}, ing, &volSource{}, nil)
+	bs, err := q.Volume(context.Background(), "t", VolumeRequest{Start: 0, End: 60 * sec, Query: `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formatVolumes(bs[0].Volumes); got != `{app="a", job="j"}=20 {app="b"}=7 {job="k"}=3` {
+		t.Errorf("got %s", got)
+	}
+	if len(ing.selected) != 2 { // {app=~".+"} then {job=~".+"}
+		t.Errorf("%d selects, want 2", len(ing.selected))
 	}
 }
 
