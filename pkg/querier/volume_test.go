@@ -381,3 +381,29 @@ func TestVolumeBuckets(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVolumeIngesterEntries counts 100,000 in-memory entries of 100
+// streams into 60 buckets, half of them covered by stored chunks.
+func BenchmarkVolumeIngesterEntries(b *testing.B) {
+	var ing, store volSource
+	var size int64
+	for s := 0; s < 100; s++ {
+		lbls := labels.FromStrings("app", fmt.Sprintf("app-%d", s%10), "pod", fmt.Sprintf("pod-%d", s))
+		es := lines(0, 1000, 100)
+		for i := range es {
+			es[i].Timestamp = int64(i) * 60 * sec / 1000
+		}
+		size += 1000 * 100
+		ing.streams = append(ing.streams, volStream{lbls: lbls, entries: es})
+		store.streams = append(store.streams, volStream{lbls: lbls, chunks: []storage.ChunkVolume{{From: 0, Through: 30*sec - 1, Bytes: 50000}}})
+	}
+	q := New(Config{}, volIngesters{&ing}, &store, nil)
+	req := VolumeRequest{Start: 0, End: 60 * sec, Step: sec, Query: `{app=~".+"}`, TargetLabels: []string{"app"}}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := q.Volume(context.Background(), "t", req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
