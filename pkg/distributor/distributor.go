@@ -322,7 +322,23 @@ func withLevel(s *streamInfo, sm []logproto.LabelAdapter, line string) []logprot
 	if level == "" {
 		level = s.det.detect(sm, line)
 	}
+	if len(sm) == 0 {
+		if shared, ok := levelOnly[level]; ok {
+			return shared
+		}
+	}
 	out := make([]logproto.LabelAdapter, len(sm), len(sm)+1)
 	copy(out, sm)
 	return append(out, logproto.LabelAdapter{Name: LevelLabel, Value: level})
 }
+
+// levelOnly holds, per known level, the metadata of an entry that has no
+// other metadata. The slices are shared by every such entry and must never be
+// modified (their capacity is their length, so appends copy).
+var levelOnly = func() map[string][]logproto.LabelAdapter {
+	m := map[string][]logproto.LabelAdapter{}
+	for _, l := range []string{levelTrace, levelDebug, levelInfo, levelWarn, levelError, levelCritical, levelFatal, levelUnknown} {
+		m[l] = []logproto.LabelAdapter{{Name: LevelLabel, Value: l}}[:1:1]
+	}
+	return m
+}()

@@ -1,7 +1,6 @@
 package distributor
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -115,60 +114,176 @@ func looksLikeJSON(line string) bool {
 	return len(t) >= 2 && t[0] == '{' && t[len(t)-1] == '}'
 }
 
-// jsonLevel finds the first string value, in document order and at any
-// depth, whose key is one of the level fields.
+// jsonLevel finds the first string value, in document order, whose key is one
+// of the level fields, in the top-level object or objects nested in it (not
+// in arrays), as Loki's detection does. It allocates nothing unless the
+// value holds escapes.
 func (d *levelDetector) jsonLevel(line string) (string, bool) {
-	dec := json.NewDecoder(strings.NewReader(line))
-	// Walk tokens; a key is a string token in object-key position.
-	type frame struct {
-		object  bool
-		keyNext bool
+	s := jsonScanner{s: line}
+	s.skipSpace()
+	if !s.consume('{') {
+		return "", false
 	}
-	var stack []frame
-	var pendingKey string
-	havePending := false
+	return d.jsonObject(&s, 0)
+}
+
+// maxJSONDepth bounds the nesting the level search descends into.
+const maxJSONDepth = 64
+
+// jsonObject scans the members of an object whose '{' was consumed.
+func (d *levelDetector) jsonObject(s *jsonScanner, depth int) (string, bool) {
+	s.skipSpace()
+	if s.consume('}') {
+		return "", false
+	}
 	for {
-		tok, err := dec.Token()
-		if err != nil {
+		s.skipSpace()
+		key, ok := s.rawString()
+		if !ok {
 			return "", false
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, frame{object: true, keyNext: true})
-			case '[':
-				stack = append(stack, frame{})
-			case '}', ']':
-				if len(stack) > 0 {
-					stack = stack[:len(stack)-1]
-				}
-				if len(stack) == 0 {
-					return "", false
-				}
-				if top := &stack[len(stack)-1]; top.object {
-					top.keyNext = true
-				}
+		s.skipSpace()
+		if !s.consume(':') {
+			return "", false
+		}
+		s.skipSpace()
+		switch s.peek() {
+		case '"':
+			val, ok := s.rawString()
+			if !ok {
+				return "", false
 			}
-			havePending = false
-			continue
-		case string:
-			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].keyNext {
-				stack[n-1].keyNext = false
-				pendingKey, havePending = t, true
-				continue
+			if _, hit := d.fieldSet[key]; hit {
+				return unescapeJSON(val), true
 			}
-			if havePending {
-				if _, ok := d.fieldSet[pendingKey]; ok {
-					return t, true
-				}
+		case '{':
+			s.pos++
+			if depth+1 >= maxJSONDepth {
+				return "", false
+			}
+			if v, ok := d.jsonObject(s, depth+1); ok {
+				return v, true
+			}
+			if s.failed {
+				return "", false
+			}
+		default:
+			if !s.skipValue() {
+				return "", false
 			}
 		}
-		havePending = false
-		if n := len(stack); n > 0 && stack[n-1].object {
-			stack[n-1].keyNext = true
+		s.skipSpace()
+		if s.consume(',') {
+			continue
+		}
+		s.consume('}')
+		return "", false
+	}
+}
+
+// jsonScanner walks JSON text without building values.
+type jsonScanner struct {
+	s      string
+	pos    int
+	failed bool
+}
+
+func (s *jsonScanner) peek() byte {
+	if s.pos < len(s.s) {
+		return s.s[s.pos]
+	}
+	return 0
+}
+
+func (s *jsonScanner) consume(c byte) bool {
+	if s.peek() == c && s.pos < len(s.s) {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+func (s *jsonScanner) skipSpace() {
+	for s.pos < len(s.s) {
+		switch s.s[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
 		}
 	}
+}
+
+// rawString returns the text of a string between its quotes, escapes not
+// decoded.
+func (s *jsonScanner) rawString() (string, bool) {
+	if !s.consume('"') {
+		s.failed = true
+		return "", false
+	}
+	start := s.pos
+	for s.pos < len(s.s) {
+		switch s.s[s.pos] {
+		case '\\':
+			s.pos += 2
+		case '"':
+			v := s.s[start:s.pos]
+			s.pos++
+			return v, true
+		default:
+			s.pos++
+		}
+	}
+	s.failed = true
+	return "", false
+}
+
+// skipValue skips a number, literal, string, array or object.
+func (s *jsonScanner) skipValue() bool {
+	depth := 0
+	for s.pos < len(s.s) {
+		switch c := s.s[s.pos]; c {
+		case '"':
+			if _, ok := s.rawString(); !ok {
+				return false
+			}
+			if depth == 0 {
+				return true
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return true // end of the enclosing object: let the caller see it
+			}
+			depth--
+			if depth == 0 {
+				s.pos++
+				return true
+			}
+		case ',':
+			if depth == 0 {
+				return true
+			}
+		}
+		s.pos++
+	}
+	s.failed = true
+	return false
+}
+
+// unescapeJSON decodes the escapes of a raw JSON string; most level values
+// have none and are returned as they are.
+func unescapeJSON(raw string) string {
+	if strings.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	var v string
+	if err := json.Unmarshal([]byte(`"`+raw+`"`), &v); err != nil {
+		return raw
+	}
+	return v
 }
 
 // logfmtLevel returns the value of the most preferred level field present in a
@@ -215,15 +330,18 @@ func scanLogfmt(s string, fn func(k, v string) bool) {
 		var val string
 		if i < len(s) && s[i] == '"' {
 			j := i + 1
-			var b bytes.Buffer
+			escaped := false
 			for j < len(s) && s[j] != '"' {
 				if s[j] == '\\' && j+1 < len(s) {
+					escaped = true
 					j++
 				}
-				b.WriteByte(s[j])
 				j++
 			}
-			val = b.String()
+			val = s[i+1 : min(j, len(s))]
+			if escaped {
+				val = unescapeLogfmt(val)
+			}
 			i = j + 1
 		} else {
 			vs := i
@@ -238,9 +356,21 @@ func scanLogfmt(s string, fn func(k, v string) bool) {
 	}
 }
 
-// levelWords are tried in this order; the first that occurs as a whole word
-// (case-insensitively) at its first occurrence names the level.
-var levelWords = []struct{ word, level string }{
+// unescapeLogfmt drops the backslashes of a quoted logfmt value.
+func unescapeLogfmt(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
+
+// levelWords are tried in this order; the first whose first occurrence in
+// the line (ignoring case) stands as a whole word names the level.
+var levelWords = [...]struct{ word, level string }{
 	{"trace", levelTrace},
 	{"debug", levelDebug},
 	{"fatal", levelFatal},
@@ -252,24 +382,66 @@ var levelWords = []struct{ word, level string }{
 	{"info", levelInfo},
 }
 
+// levelFromWords finds, in one pass and without allocating, the first
+// occurrence of each level word (ignoring ASCII case) and returns the level of
+// the first word, in levelWords order, whose first occurrence is a whole word.
 func levelFromWords(line string) string {
-	lower := strings.ToLower(line)
-	for _, w := range levelWords {
-		pos := strings.Index(lower, w.word)
-		if pos < 0 {
-			continue
+	var first [len(levelWords)]int
+	for i := range first {
+		first[i] = -1
+	}
+	// Indexes into levelWords by first letter.
+	see := func(w, i int) {
+		if first[w] < 0 && hasPrefixFold(line[i:], levelWords[w].word) {
+			first[w] = i
 		}
-		if isBoundary(lower, pos-1) && isBoundary(lower, pos+len(w.word)) {
-			return w.level
+	}
+	for i := 0; i < len(line); i++ {
+		switch line[i] | 0x20 {
+		case 't':
+			see(0, i)
+		case 'd':
+			see(1, i)
+		case 'f':
+			see(2, i)
+		case 'c':
+			see(3, i)
+		case 'e':
+			see(4, i)
+			see(5, i)
+		case 'w':
+			see(6, i)
+			see(7, i)
+		case 'i':
+			see(8, i)
+		}
+	}
+	for w, pos := range first {
+		if pos >= 0 && isBoundary(line, pos-1) && isBoundary(line, pos+len(levelWords[w].word)) {
+			return levelWords[w].level
 		}
 	}
 	return levelUnknown
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word,
+// ignoring ASCII case.
+func hasPrefixFold(s, word string) bool {
+	if len(s) < len(word) {
+		return false
+	}
+	for i := 0; i < len(word); i++ {
+		if s[i]|0x20 != word[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func isBoundary(s string, i int) bool {
 	if i < 0 || i >= len(s) {
 		return true
 	}
-	c := s[i]
-	return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c >= 0x80)
+	c := s[i] | 0x20
+	return !(c >= 'a' && c <= 'z' || s[i] >= '0' && s[i] <= '9' || s[i] == '_' || s[i] >= 0x80)
 }
