@@ -69,7 +69,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.DurationVar(&c.FlushOpBackoff.MaxBackoff, "ingester.flush-op-backoff-max-period", time.Minute, "Longest wait between retries of a failed flush.")
 	f.IntVar(&c.FlushOpBackoff.MaxRetries, "ingester.flush-op-backoff-retries", 10, "Retries of a failed flush before it is left to the next flush check.")
 	f.IntVar(&c.ConcurrentFlushes, "ingester.concurrent-flushes", 32, "How many chunks are written to the store at once.")
-	f.Var(&c.MaxUnflushedBytes, "ingester.max-unflushed-bytes", "Chunk data held in memory and not yet in the store above which pushes are refused with 429 until flushes catch up, e.g. 512MB. 0 (the default) uses a quarter of the memory available to the process (cgroup limit or physical memory).")
+	f.Var(&c.MaxUnflushedBytes, "ingester.max-unflushed-bytes", "Chunk data held in memory and not yet in the store above which pushes are refused with 429 until flushes catch up, e.g. 512MB. 0 (the default) uses an eighth of the memory available to the process (cgroup limit or physical memory): the heap the chunks take is 2-3 times what this counts.")
 	host, _ := os.Hostname()
 	f.StringVar(&c.ID, "ingester.lifecycler.id", host, "Name of this ingester.")
 

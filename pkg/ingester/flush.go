@@ -89,6 +89,9 @@ func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, opts sweep
 				i.account(it.cd)
 				i.queued.Add(-1)
 				marks = append(marks, wal.FlushedChunk{Ref: it.st.ref, Chunk: it.cd.id})
+				if opts.replay {
+					it.st.forgetFlushed(flushed, 0, i) // free the memory now
+				}
 				it.st.mtx.Unlock()
 			}
 			// After the chunks are marked: a checkpoint that does not see

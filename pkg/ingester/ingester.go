@@ -109,7 +109,7 @@ func New(cfg Config, limits *validation.Overrides, store ChunkWriter, logger *sl
 	}
 	if cfg.WAL.Enabled && cfg.WAL.Dir != "" {
 		policy, _ := wal.ParseSyncPolicy(cfg.WAL.Sync)
-		w, err := wal.Open(wal.Options{Dir: cfg.WAL.Dir, Sync: policy, SyncPeriod: cfg.WAL.SyncPeriod}, logger.With("component", "wal"), reg)
+		w, err := wal.Open(wal.Options{Dir: cfg.WAL.Dir, Sync: policy, SyncPeriod: cfg.WAL.SyncPeriod}, logger, reg)
 		if err != nil {
 			return nil, fmt.Errorf("open wal: %w", err)
 		}

@@ -10,15 +10,18 @@ import (
 
 // Sizing of the default -ingester.max-unflushed-bytes.
 const (
-	// memoryShare of the process's memory may hold unflushed chunks: the
-	// rest is for the Go heap's headroom, queries and caches.
-	memoryShare = 4
+	// 1/memoryShare of the process's memory may hold unflushed chunks. The
+	// limit counts the chunks' estimated compressed size; the heap they take
+	// is about 2-3 times that (head blocks, per-chunk buffers, the GC's
+	// headroom: see docs/durability.md), and queries and caches need the
+	// rest.
+	memoryShare = 8
 	// minAutoLimit and fallbackLimit bound the automatic limit.
 	minAutoLimit  = 64 << 20
 	fallbackLimit = 1 << 30
 )
 
-// autoMemoryLimit returns a quarter of the memory available to the process:
+// autoMemoryLimit returns an eighth of the memory available to the process:
 // its cgroup's limit if it has one, the machine's memory otherwise.
 func autoMemoryLimit() int64 {
 	mem, ok := cgroupMemoryLimit(readFile)

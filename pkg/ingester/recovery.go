@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"time"
 
@@ -259,6 +260,10 @@ func (r *replayer) flush(ctx context.Context) {
 	if err != nil {
 		ing.logger.Warn("flush during wal replay failed; replay goes on in memory", "err", err)
 	}
+	// The flushed chunks are garbage now: collect them before the replay
+	// fills the heap again, so the ceiling bounds the heap, not just the
+	// live data.
+	runtime.GC()
 	// Look again after another quarter of the ceiling.
 	r.nextCheck = max(ing.unflushed.Load(), r.ceiling) + r.ceiling/4
 	if err == nil && ing.unflushed.Load() < r.ceiling {
