@@ -365,7 +365,9 @@ func parserCases(t testing.TB) []refCase {
 		{"sshd", `|= "Failed password" ` + sshRe, ssh(yes)},
 		{"sshd", `|= "Failed password" ` + sshRe + ` | user="root"`, ssh(func(c map[string]string) bool { return c["user"] == "root" })},
 		{"sshd", `|= "Failed password" ` + sshRe + ` | port > 50000`, ssh(numCmp("port", func(v float64) bool { return v > 50000 }))},
-		{"sshd", `|= "Failed password" ` + sshRe + ` | user=~"(admin|test).*"`, ssh(func(c map[string]string) bool { return regexp.MustCompile(`^(?:(admin|test).*)$`).MatchString(c["user"]) })},
+		{"sshd", `|= "Failed password" ` + sshRe + ` | user=~"(admin|test).*"`, ssh(func(c map[string]string) bool {
+			return regexp.MustCompile(`^(?:(admin|test).*)$`).MatchString(c["user"])
+		})},
 		{"sshd", `|= "Failed password" ` + sshRe + ` | ip = ip("5.188.0.0/16")`, ssh(func(c map[string]string) bool {
 			a, err := netip.ParseAddr(c["ip"])
 			return err == nil && netip.MustParsePrefix("5.188.0.0/16").Contains(a)

@@ -41,7 +41,7 @@ func keepLine(f func(string) bool) func(refEntry) (refEntry, bool) {
 	return func(e refEntry) (refEntry, bool) { return e, f(e.line) }
 }
 
-func countValue(refEntry) (float64, bool) { return 1, true }
+func countValue(refEntry) (float64, bool)   { return 1, true }
 func bytesValue(e refEntry) (float64, bool) { return float64(len(e.line)), true }
 
 func durSeconds(s string) float64 {
@@ -394,7 +394,9 @@ func unwrapCases(t testing.TB) []refCase {
 		}
 	}
 	for i, fn := range []string{"sum_over_time", "rate"} {
-		f := func(t int64) refVec { return aggregate("sum", []string{"level"}, false, rangeAt(samples, fn, 0, 120e9, t)) }
+		f := func(t int64) refVec {
+			return aggregate("sum", []string{"level"}, false, rangeAt(samples, fn, 0, 120e9, t))
+		}
 		out = append(out, refCase{
 			name:   fmt.Sprintf("unwrap/hdfs/sum/%d", i),
 			req:    request{query: fmt.Sprintf(`sum by (level) (%s({app="hdfs"} %s | unwrap pid [2m]))`, fn, hdfsQ), start: metricStart, end: metricEnd, step: "60"},
