@@ -36,6 +36,7 @@ const (
 	stateStarting int32 = iota
 	stateReplaying
 	stateRunning
+	stateFailed // the WAL replay failed: recoverErr says why
 	stateStopped
 )
 
@@ -143,8 +144,7 @@ func (i *Ingester) CheckReady() error {
 		return errors.New("not ready: replaying WAL")
 	case stateStopped:
 		return errors.New("not ready: stopping")
-	}
-	if i.recoverErr != nil {
+	case stateFailed:
 		return fmt.Errorf("not ready: WAL replay failed: %w", i.recoverErr)
 	}
 	return errors.New("not ready: starting")

@@ -25,11 +25,16 @@ import (
 // flushes of chunks that are already cut or gone change nothing.
 func (i *Ingester) Recover(ctx context.Context) error {
 	i.recoverOnce.Do(func() {
-		i.recoverErr = i.recover(ctx)
-		if i.recoverErr == nil {
-			i.walActive = i.wal != nil
-			i.state.Store(stateRunning)
+		if i.wal != nil {
+			i.state.Store(stateReplaying)
 		}
+		if err := i.recover(ctx); err != nil {
+			i.recoverErr = err
+			i.state.Store(stateFailed)
+			return
+		}
+		i.walActive = i.wal != nil
+		i.state.Store(stateRunning)
 	})
 	return i.recoverErr
 }
@@ -38,8 +43,6 @@ func (i *Ingester) recover(ctx context.Context) error {
 	if i.wal == nil {
 		return nil
 	}
-	i.state.Store(stateReplaying)
-	defer i.state.CompareAndSwap(stateReplaying, stateStarting)
 	ceiling := int64(i.cfg.WAL.ReplayMemoryCeiling)
 	if ceiling == 0 {
 		ceiling = i.memLimit
@@ -189,6 +192,7 @@ func (r *replayer) appendEntries(rec *wal.Record) {
 		}
 		r.entries++
 		ing.m.replayedLines.Inc()
+		cd.lastAppend = r.now
 		if e.Timestamp > st.highest {
 			st.highest = e.Timestamp
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -475,4 +476,39 @@ func metricSum(t *testing.T, g prometheus.Gatherer, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// A replay that fails (here: cancelled) leaves the ingester refusing pushes
+// and the WAL as it was.
+func TestReplayFailure(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	ing := startIngester(t, cfg, newFakeStore())
+	p := &pusher{t: t, ing: ing, base: base}
+	p.mustPush([]string{"a"}, 10)
+	crashed := crashCopy(t, dir)
+	stopNoFlush(t, ing)
+
+	cfg.WAL.Dir = crashed
+	ing2, err := New(cfg, testLimits(), newFakeStore(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ing2.Recover(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Recover with a cancelled context = %v", err)
+	}
+	if err := ing2.CheckReady(); err == nil || !strings.Contains(err.Error(), "WAL replay failed") {
+		t.Fatalf("CheckReady after a failed replay = %v", err)
+	}
+	if err := (&pusher{t: t, ing: ing2, base: base}).push([]string{"z"}, 1); !errors.Is(err, validation.ErrRateLimited) {
+		t.Fatalf("push after a failed replay = %v, want a 429 error", err)
+	}
+	if err := ing2.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ing3 := startIngester(t, cfg, newFakeStore())
+	exactlyOnce(t, "replayed after the failed attempt", memEntries(t, ing3), p.acked)
+	stopNoFlush(t, ing3)
 }
