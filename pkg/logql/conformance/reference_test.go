@@ -112,31 +112,29 @@ func expectStreams(es []refEntry, backward bool, limit int) result {
 
 // ---- line filters ----
 
-// refPatternMatch reports whether line matches a pattern made only of
-// literals and <_>: the literals must appear in order; a pattern not
-// starting with <_> must start the line, and one not ending with <_> must
-// end it.
+// refPatternMatch is the |> line filter with a pattern of literals and
+// <_>, as Loki's pattern filter tests a line: each literal is found after the
+// previous one (the first one anywhere in the line); a capture is never
+// empty, so a literal must not follow the previous one directly; a pattern
+// ending with a literal must end the line, one ending with <_> must leave
+// something for it.
 func refPatternMatch(pattern, line string) bool {
 	parts := strings.Split(pattern, "<_>")
 	pos := 0
 	for i, lit := range parts {
-		switch {
-		case i == 0:
-			if !strings.HasPrefix(line, lit) {
-				return false
-			}
-			pos = len(lit)
-		case i == len(parts)-1 && lit != "":
-			return len(line)-pos >= len(lit) && strings.HasSuffix(line[pos:], lit)
-		default:
-			j := strings.Index(line[pos:], lit)
-			if j < 0 {
-				return false
-			}
-			pos += j + len(lit)
+		if lit == "" {
+			continue
 		}
+		j := strings.Index(line[pos:], lit)
+		if j < 0 || i > 0 && j == 0 {
+			return false
+		}
+		pos += j + len(lit)
 	}
-	return true
+	if parts[len(parts)-1] != "" {
+		return pos == len(line)
+	}
+	return pos < len(line)
 }
 
 // refPatternCapture applies a pattern with named captures the documented
