@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -262,4 +263,13 @@ func (s *stack) run(t testing.TB, r request) result {
 		t.Fatalf("query %q: %v\nbody: %.2000s", r.query, err, body)
 	}
 	return res
+}
+
+// TestMain closes the shared stack's server once every test has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theStack != nil {
+		theStack.srv.Close()
+	}
+	os.Exit(code)
 }
