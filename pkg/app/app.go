@@ -187,7 +187,7 @@ func (a *App) flushAndStop(ctx context.Context) error {
 	if err != nil {
 		a.logger.Error("final flush failed", "err", err)
 	} else {
-		a.logger.Info("all chunks flushed")
+		a.logger.Info("ingester stopped: chunks flushed or kept in the WAL checkpoint")
 	}
 	return err
 }
