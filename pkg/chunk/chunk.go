@@ -17,7 +17,7 @@ func assemble(enc Encoding, blocks []*block) []byte {
 	}
 	out := make([]byte, 0, size)
 	out = binary.BigEndian.AppendUint32(out, magic)
-	out = append(out, version1, byte(enc))
+	out = append(out, version2, byte(enc))
 	metas := make([]blockMeta, len(blocks))
 	for i, b := range blocks {
 		metas[i] = b.meta
@@ -35,6 +35,7 @@ func assemble(enc Encoding, blocks []*block) []byte {
 // iterator has its own buffers.
 type Chunk struct {
 	data       []byte
+	version    byte
 	enc        Encoding
 	codec      codec
 	blocks     []blockMeta
@@ -48,20 +49,30 @@ type Chunk struct {
 // header, index and every block, and that bounds and lengths add up) and
 // returns it, without decompressing any block. The Chunk references b,
 // which must not be modified while the Chunk is in use. Invalid input
-// returns an error wrapping ErrCorrupt.
-func Decode(b []byte) (*Chunk, error) { return decode(b, true) }
+// returns an error wrapping ErrCorrupt. Chunks of versions 1 and 2 are
+// read.
+func Decode(b []byte) (*Chunk, error) { return decode(b, true, true) }
 
-// decode is Decode with the checksum checks optional, so that fuzzing can
-// reach the parsers behind them.
-func decode(b []byte, verify bool) (*Chunk, error) {
+// DecodeTrusted is Decode without the checksums of the blocks, for bytes
+// that Decode accepted before and that stayed in memory since (a cache of
+// chunk objects): it saves reading every compressed byte once more. The
+// header and index are still checked, and iterating a block that was
+// changed meanwhile fails with ErrCorrupt or yields wrong entries; it never
+// panics.
+func DecodeTrusted(b []byte) (*Chunk, error) { return decode(b, true, false) }
+
+// decode is Decode with the checksums optional: the index's for fuzzing, to
+// reach the parsers behind it, the blocks' for DecodeTrusted.
+func decode(b []byte, verifyIndex, verifyBlocks bool) (*Chunk, error) {
 	if len(b) < headerLen+trailerLen+2 {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrCorrupt, len(b))
 	}
 	if m := binary.BigEndian.Uint32(b); m != magic {
 		return nil, fmt.Errorf("%w: bad magic %#08x", ErrCorrupt, m)
 	}
-	if v := b[4]; v != version1 {
-		return nil, fmt.Errorf("%w: unsupported version %d", ErrCorrupt, v)
+	version := b[4]
+	if version != version1 && version != version2 {
+		return nil, fmt.Errorf("%w: unsupported version %d", ErrCorrupt, version)
 	}
 	enc := Encoding(b[5])
 	dec := codecFor(enc)
@@ -75,20 +86,20 @@ func decode(b []byte, verify bool) (*Chunk, error) {
 	}
 	idx := tr - int(idxLen)
 	sum := binary.BigEndian.Uint32(b[tr+4:])
-	if verify {
+	if verifyIndex {
 		if got := crc32.Update(crc32.Checksum(b[:headerLen], castagnoli), castagnoli, b[idx:tr]); got != sum {
 			return nil, fmt.Errorf("%w: index checksum %#08x, computed %#08x", ErrCorrupt, sum, got)
 		}
 	}
-	blocks, err := parseIndex(b[idx:tr], idx, dec)
+	blocks, err := parseIndex(b[idx:tr], idx, dec, version)
 	if err != nil {
 		return nil, err
 	}
-	c := &Chunk{data: b, enc: enc, codec: dec, blocks: blocks, checksum: sum}
+	c := &Chunk{data: b, version: version, enc: enc, codec: dec, blocks: blocks, checksum: sum}
 	for i := range blocks {
 		m := &blocks[i]
 		data := b[m.offset : m.offset+m.length]
-		if verify {
+		if verifyBlocks {
 			if got := crc32.Checksum(data, castagnoli); got != m.crc {
 				return nil, fmt.Errorf("%w: block %d checksum %#08x, computed %#08x", ErrCorrupt, i, m.crc, got)
 			}
@@ -129,19 +140,22 @@ func (c *Chunk) Checksum() uint32 { return c.checksum }
 // Iterator returns an iterator over the entries in [from, through),
 // decompressing only the blocks that overlap the range, one at a time.
 func (c *Chunk) Iterator(from, through int64, dir logproto.Direction) EntryIterator {
-	mint, maxt, ok := inclusive(from, through)
-	if !ok || c.n == 0 || maxt < c.mint || mint > c.maxt {
+	return c.Iterate(IterOptions{From: from, Through: through, Direction: dir})
+}
+
+// Iterate returns an iterator over the entries that o selects,
+// decompressing only the blocks that overlap its range, one at a time.
+func (c *Chunk) Iterate(o IterOptions) EntryIterator {
+	s, ok := newScan(o)
+	if !ok || c.n == 0 || s.through < c.mint || s.from > c.maxt {
 		return emptyIterator{}
 	}
 	// Blocks are in time order and do not overlap (a block may start at
 	// the timestamp the previous one ends with).
-	lo := sort.Search(len(c.blocks), func(i int) bool { return c.blocks[i].maxt >= mint })
-	hi := sort.Search(len(c.blocks), func(i int) bool { return c.blocks[i].mint > maxt })
-	it := &chunkIter{c: c, from: mint, through: maxt, forward: dir == logproto.Forward}
-	for _, m := range c.blocks[lo:hi] {
-		it.bufLen = max(it.bufLen, m.payloadLen)
-	}
-	if it.forward {
+	lo := sort.Search(len(c.blocks), func(i int) bool { return c.blocks[i].maxt >= s.from })
+	hi := sort.Search(len(c.blocks), func(i int) bool { return c.blocks[i].mint > s.through })
+	it := &chunkIter{c: c, scan: s}
+	if s.forward {
 		it.next, it.end, it.step = lo, hi, 1
 	} else {
 		it.next, it.end, it.step = hi-1, lo-1, -1
@@ -149,59 +163,58 @@ func (c *Chunk) Iterator(from, through int64, dir logproto.Direction) EntryItera
 	return it
 }
 
-// chunkIter iterates a decoded chunk block by block, reusing one buffer.
+// chunkIter iterates a decoded chunk block by block, with one pooled
+// reader that it returns once it is done.
 type chunkIter struct {
-	c             *Chunk
-	from, through int64
-	forward       bool
-	next, end     int // blocks still to read: next, next+step, ... up to end
-	step          int
-	open          bool
-	bufLen        int // the largest payload to read
-	buf           []byte
-	bi            blockIter
-	err           error
-	done          bool
+	c         *Chunk
+	scan      scan
+	next, end int // blocks still to read: next, next+step, ... up to end
+	step      int
+	open      bool
+	r         *blockReader
+	err       error
+	done      bool
 }
 
 func (it *chunkIter) Next() bool {
-	if it.done || it.err != nil {
+	if it.done {
 		return false
 	}
 	for {
 		if it.open {
-			if it.bi.next() {
+			if it.r.bi.next() {
 				return true
 			}
-			if it.err = it.bi.error(); it.err != nil {
-				return false
-			}
 			it.open = false
+			if it.err = it.r.bi.error(); it.err != nil {
+				break
+			}
 		}
 		if it.next == it.end {
-			return false
+			break
 		}
 		m := &it.c.blocks[it.next]
 		it.next += it.step
-		if cap(it.buf) < m.payloadLen {
-			it.buf = make([]byte, it.bufLen)
+		if it.r == nil {
+			it.r = getReader()
 		}
-		it.buf = it.buf[:m.payloadLen]
-		if err := it.c.codec.decode(it.buf, it.c.data[m.offset:m.offset+m.length]); err != nil {
-			it.err = fmt.Errorf("%w: block at byte %d: %v", ErrCorrupt, m.offset, err)
-			return false
+		if it.err = it.r.open(it.c.codec, it.c.data[m.offset:m.offset+m.length], m, it.c.version, &it.scan); it.err != nil {
+			break
 		}
-		it.bi.reset(it.buf, m, it.from, it.through, it.forward)
 		it.open = true
 	}
+	it.Close()
+	return false
 }
 
-func (it *chunkIter) At() (int64, []byte, []logproto.LabelAdapter) { return it.bi.at() }
+func (it *chunkIter) At() (int64, []byte, []logproto.LabelAdapter) { return it.r.bi.at() }
 func (it *chunkIter) Err() error                                   { return it.err }
 
 func (it *chunkIter) Close() error {
-	it.done = true
-	it.buf = nil
-	it.bi = blockIter{}
+	it.done, it.open = true, false
+	if it.r != nil {
+		putReader(it.r)
+		it.r = nil
+	}
 	return nil
 }

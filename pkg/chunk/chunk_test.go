@@ -23,7 +23,7 @@ func encodeEntries(tb testing.TB, cfg Config, in []entry) []byte {
 
 // readAll decodes b and iterates it fully in both directions.
 func readAll(b []byte, verify bool) error {
-	c, err := decode(b, verify)
+	c, err := decode(b, verify, verify)
 	if err != nil {
 		return err
 	}
@@ -132,14 +132,28 @@ func TestChecksum(t *testing.T) {
 func TestLayout(t *testing.T) {
 	var pb payloadBuilder
 	pb.reset()
-	pb.add(1000, []byte("GET /"), level("info"))
-	want := "\x02\x0edetected_level\x04info\x00\x05GET /\x01\x00\x01"
+	pb.add(1_000_000_000, []byte("GET /"), level("info"))
+	pb.add(1_002_000_000, []byte("GET /x"), level("info"))
+	want := "\x00\x80\x89\x7a" + // flags, timestamp unit 2,000,000 ns
+		"\x02\x0edetected_level\x04info" + // 2 symbols
+		"\x01\x01\x00\x01" + // 1 metadata set: 1 pair, symbol 0 = symbol 1
+		"\x00\x01" + // timestamps: mint + 0, + 1 unit
+		"\x01\x01" + // metadata sets
+		"GET /\nGET /x\n"
+	if got := string(pb.finish()); got != want {
+		t.Errorf("payload %q, want %q", got, want)
+	}
+	// A line with a newline adds the column of line lengths and flag 1.
+	pb.reset()
+	pb.add(5, []byte("a\nb"), nil)
+	pb.add(5, []byte(""), nil)
+	want = "\x01\x01\x00\x00" + "\x00\x00" + "\x00\x00" + "\x03\x00" + "a\nb\n\n"
 	if got := string(pb.finish()); got != want {
 		t.Errorf("payload %q, want %q", got, want)
 	}
 
 	b := encodeEntries(t, Config{}, []entry{{TS: 1000, Line: "GET /", SM: level("info")}})
-	if got := string(b[:6]); got != "\xd5SKC\x01\x01" {
+	if got := string(b[:6]); got != "\xd5SKC\x02\x01" {
 		t.Errorf("header %q", got)
 	}
 	c, err := Decode(b)
@@ -150,7 +164,8 @@ func TestLayout(t *testing.T) {
 	idx := b[6+m.length : len(b)-8]
 	// 1 block; mint 1000 (zig-zag varint 2000); maxt−mint 0; 1 entry;
 	// 5 line bytes; payload and compressed lengths; CRC; no extensions.
-	wantIdx := []byte{1, 0xd0, 0x0f, 0, 1, 5, byte(len(want)), byte(m.length)}
+	payloadLen := len("\x00\x01\x02\x0edetected_level\x04info\x01\x01\x00\x01\x00\x01GET /\n")
+	wantIdx := []byte{1, 0xd0, 0x0f, 0, 1, 5, byte(payloadLen), byte(m.length)}
 	wantIdx = binary.BigEndian.AppendUint32(wantIdx, crc32.Checksum(b[6:6+m.length], castagnoli))
 	wantIdx = append(wantIdx, 0, 0)
 	if string(idx) != string(wantIdx) {

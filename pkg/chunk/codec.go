@@ -18,7 +18,9 @@ type Encoding uint8
 // Encodings. The zero value means "default" in a Config and is invalid in a
 // chunk.
 const (
-	// EncodingSnappy is the snappy block format (github.com/golang/snappy).
+	// EncodingSnappy is the snappy block format. Blocks are written by the
+	// snappy-compatible encoder of github.com/klauspost/compress/s2, which
+	// finds matches across the whole block, and read by any snappy decoder.
 	EncodingSnappy Encoding = 1
 	// EncodingS2 is the S2 block format (github.com/klauspost/compress/s2),
 	// a faster snappy extension with a better ratio.
@@ -98,7 +100,7 @@ var errLength = errors.New("decompressed length mismatch")
 type snappyCodec struct{}
 
 func (snappyCodec) encode(dst, src []byte) []byte {
-	return snappy.Encode(dst[:cap(dst)], src)
+	return s2.EncodeSnappy(dst[:cap(dst)], src)
 }
 
 func (snappyCodec) decode(dst, src []byte) error {

@@ -9,16 +9,22 @@ import (
 // Layout constants; docs/format/chunk.md describes the format.
 const (
 	magic      uint32 = 0xD5534B43 // "\xd5SKC"
-	version1   byte   = 1
-	headerLen         = 6 // magic, version, encoding
-	trailerLen        = 8 // index length, checksum of header and index
+	version1   byte   = 1          // entries interleaved in block payloads
+	version2   byte   = 2          // block payloads in columns
+	headerLen         = 6          // magic, version, encoding
+	trailerLen        = 8          // index length, checksum of header and index
 
 	// minBlockMetaLen is the smallest encoding of one block in the index:
 	// six one-byte uvarints, the 4-byte checksum and an empty extension.
 	minBlockMetaLen = 11
-	// minRecordLen is the smallest encoding of one entry in a block payload:
-	// timestamp delta, line length and metadata count, one byte each.
-	minRecordLen = 3
+	// minEntryLen is the smallest encoding of one entry in a version-2
+	// block payload: timestamp delta, metadata set and the newline after
+	// its line, one byte each (version 1: delta, line length, metadata
+	// count).
+	minEntryLen = 3
+	// minHeaderLenV2 is the smallest payload header of version 2: flags,
+	// timestamp unit and the numbers of symbols and of metadata sets.
+	minHeaderLenV2 = 4
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -124,7 +130,7 @@ func (r *indexReader) uint32(what string) uint32 {
 }
 
 // skipExtensions skips an extension field: a length and that many bytes.
-// Version 1 defines no extensions; readers ignore what they find.
+// Versions 1 and 2 define no extensions; readers ignore what they find.
 func (r *indexReader) skipExtensions() {
 	n := r.uvarint("extension length")
 	if n > uint64(len(r.b)-r.pos) {
@@ -141,10 +147,14 @@ func addTime(t int64, d uint64) (int64, bool) {
 	return r, r >= t
 }
 
-// parseIndex decodes the index section. Blocks are laid out from byte
-// headerLen on, back to back, and must end exactly at blocksEnd; dec bounds
-// the payload length of a block.
-func parseIndex(idx []byte, blocksEnd int, dec codec) ([]blockMeta, error) {
+// parseIndex decodes the index section of a chunk of the given version.
+// Blocks are laid out from byte headerLen on, back to back, and must end
+// exactly at blocksEnd; dec bounds the payload length of a block.
+func parseIndex(idx []byte, blocksEnd int, dec codec, version byte) ([]blockMeta, error) {
+	minHeader := minHeaderLenV2
+	if version == version1 {
+		minHeader = 1 // the symbol count
+	}
 	r := indexReader{b: idx}
 	n := r.int("block count", len(idx)/minBlockMetaLen)
 	blocks := make([]blockMeta, 0, n)
@@ -164,7 +174,7 @@ func parseIndex(idx []byte, blocksEnd int, dec codec) ([]blockMeta, error) {
 		if m.maxt, ok = addTime(m.mint, r.uvarint("block maxt")); !ok {
 			r.fail("block maxt")
 		}
-		m.entries = r.int("entry count", maxPayloadLen/minRecordLen)
+		m.entries = r.int("entry count", maxPayloadLen/minEntryLen)
 		m.lineBytes = r.int("line bytes", maxPayloadLen)
 		m.payloadLen = r.int("payload length", maxPayloadLen)
 		m.length = r.int("block length", blocksEnd-offset)
@@ -176,7 +186,7 @@ func parseIndex(idx []byte, blocksEnd int, dec codec) ([]blockMeta, error) {
 		switch {
 		case m.entries == 0:
 			r.fail("entry count")
-		case m.payloadLen < 1+m.entries*minRecordLen+m.lineBytes:
+		case m.payloadLen < minHeader+m.entries*minEntryLen+m.lineBytes:
 			r.fail("payload length")
 		case m.payloadLen > dec.maxDecodedLen(m.length):
 			r.fail("payload length")

@@ -30,7 +30,7 @@ func FuzzDecode(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, verify := range []bool{true, false} {
-			c, err := decode(b, verify)
+			c, err := decode(b, verify, verify)
 			if err != nil {
 				if !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("verify=%v: Decode error %v does not wrap ErrCorrupt", verify, err)

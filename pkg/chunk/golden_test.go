@@ -38,9 +38,13 @@ func goldenInput(tb testing.TB) []entry {
 	return in
 }
 
+// goldenVersion is the version the writer produces; the golden files of
+// older versions stay in testdata/golden and must keep decoding.
+const goldenVersion = version2
+
 func TestGolden(t *testing.T) {
 	dir := filepath.Join("testdata", "golden")
-	entriesFile := filepath.Join(dir, "v1-entries.json")
+	entriesFile := func(v byte) string { return filepath.Join(dir, fmt.Sprintf("v%d-entries.json", v)) }
 	encodings := []Encoding{EncodingSnappy, EncodingS2, EncodingZstd}
 	if *update {
 		in := goldenInput(t)
@@ -61,7 +65,7 @@ func TestGolden(t *testing.T) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(entriesFile, append(js, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(entriesFile(goldenVersion), append(js, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		for _, enc := range encodings {
@@ -73,27 +77,32 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("v1-%v.chunk", enc)), b, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("v%d-%v.chunk", goldenVersion, enc)), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 
-	js, err := os.ReadFile(entriesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []entry
-	if err := json.Unmarshal(js, &want); err != nil {
-		t.Fatal(err)
-	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.chunk"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden chunks (%v)", err)
 	}
+	versions := map[byte]bool{}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v byte
+			if _, err := fmt.Sscanf(filepath.Base(f), "v%d-", &v); err != nil {
+				t.Fatalf("golden file name: %v", err)
+			}
+			versions[v] = true
+			if len(b) < headerLen || b[4] != v {
+				t.Fatalf("version byte is not %d", v)
+			}
+			want, err := readEntries(entriesFile(v))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,11 +125,17 @@ func TestGolden(t *testing.T) {
 		})
 	}
 
+	if !versions[version1] || !versions[goldenVersion] {
+		t.Errorf("golden chunks of versions %v, want 1 and %d", versions, goldenVersion)
+	}
+
 	// The writer still produces these bytes from these entries. Only snappy
-	// is checked: its library is frozen, while s2 and zstd output may change
-	// with a klauspost/compress upgrade without breaking old chunks. If this
-	// fails after an intended format change, bump the version and keep the
-	// old golden files next to the new ones.
+	// is checked: s2 and zstd output may change with a klauspost/compress
+	// upgrade without breaking old chunks (and so may snappy's, which the
+	// s2 package writes; then update the file after checking that only the
+	// compressed bytes changed). If this fails after an intended format
+	// change, bump the version and keep the old golden files next to the
+	// new ones.
 	cfg := goldenConfig
 	cfg.Encoding = EncodingSnappy
 	c := NewMemChunk(cfg)
@@ -129,11 +144,23 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, err := os.ReadFile(filepath.Join(dir, "v1-snappy.chunk"))
+	name := fmt.Sprintf("v%d-snappy.chunk", goldenVersion)
+	old, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(b, old) {
-		t.Errorf("Encode no longer reproduces v1-snappy.chunk (%d vs %d bytes)", len(b), len(old))
+		t.Errorf("Encode no longer reproduces %s (%d vs %d bytes)", name, len(b), len(old))
 	}
+}
+
+// readEntries reads a golden entries file.
+func readEntries(path string) ([]entry, error) {
+	js, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []entry
+	err = json.Unmarshal(js, &out)
+	return out, err
 }

@@ -221,23 +221,25 @@ func (h *headBlock) snapshot(share bool) headSnapshot {
 	return s
 }
 
-// headIter iterates a head snapshot within [from, through] (inclusive).
+// headIter iterates a head snapshot within a scan's range (inclusive),
+// keeping the lines its matcher accepts.
 type headIter struct {
 	s       headSnapshot
 	i       int // next entry
 	end     int // forward: one past the last; backward: the last, minus one
 	forward bool
+	scan    *scan
 
 	ts   int64
 	line []byte
 	sm   []logproto.LabelAdapter
 }
 
-func (it *headIter) reset(s headSnapshot, from, through int64, forward bool) {
-	lo := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].ts >= from })
-	hi := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].ts > through })
-	*it = headIter{s: s, forward: forward, sm: it.sm[:0]}
-	if forward {
+func (it *headIter) reset(s headSnapshot, sc *scan) {
+	lo := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].ts >= sc.from })
+	hi := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].ts > sc.through })
+	*it = headIter{s: s, forward: sc.forward, scan: sc, sm: it.sm[:0]}
+	if it.forward {
 		it.i, it.end = lo, hi
 	} else {
 		it.i, it.end = hi-1, lo-1
@@ -245,19 +247,23 @@ func (it *headIter) reset(s headSnapshot, from, through int64, forward bool) {
 }
 
 func (it *headIter) next() bool {
-	if it.i == it.end {
-		return false
+	for it.i != it.end {
+		e := &it.s.entries[it.i]
+		if it.forward {
+			it.i++
+		} else {
+			it.i--
+		}
+		line := it.s.lines[e.lineOff : e.lineOff+e.lineLen : e.lineOff+e.lineLen]
+		if m := it.scan.m; m != nil && !m.line(line) {
+			it.scan.skipped(1, len(line))
+			continue
+		}
+		it.ts, it.line = e.ts, line
+		it.sm = labelsOf(it.s.refs[e.refOff:e.refOff+e.refLen], it.s.syms, it.sm)
+		return true
 	}
-	e := &it.s.entries[it.i]
-	if it.forward {
-		it.i++
-	} else {
-		it.i--
-	}
-	it.ts = e.ts
-	it.line = it.s.lines[e.lineOff : e.lineOff+e.lineLen : e.lineOff+e.lineLen]
-	it.sm = labelsOf(it.s.refs[e.refOff:e.refOff+e.refLen], it.s.syms, it.sm)
-	return true
+	return false
 }
 
 func (it *headIter) at() (int64, []byte, []logproto.LabelAdapter) {

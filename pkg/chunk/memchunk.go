@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/skald-logs/skald/pkg/logproto"
 )
@@ -51,16 +52,14 @@ type MemChunk struct {
 	lineBytes  int
 	mint, maxt int64
 
-	// scratch, reused across cuts
-	builder payloadBuilder
-	order   []int32
-	labels  []logproto.LabelAdapter
-	packed  []byte
+	// scratch, reused across cuts; the payload builder and the
+	// compression buffer come from pools for the duration of a cut
+	order  []int32
+	labels []logproto.LabelAdapter
 
-	// the block last decompressed to confirm a duplicate
-	dupBlock *block
-	dupBuf   []byte
-	dupIter  blockIter
+	// the block last decompressed to confirm a duplicate, until the next cut
+	dupBlock  *block
+	dupReader *blockReader
 }
 
 // NewMemChunk returns an empty chunk. Zero fields of cfg take the defaults;
@@ -171,17 +170,18 @@ func (c *MemChunk) inBlock(b *block, h uint64, ts int64, line string, sm []logpr
 	}
 	if c.dupBlock != b {
 		c.dupBlock = nil
-		c.dupBuf = slices.Grow(c.dupBuf[:0], b.meta.payloadLen)[:b.meta.payloadLen]
-		if err := c.codec.decode(c.dupBuf, b.data); err != nil {
+		if c.dupReader == nil {
+			c.dupReader = getReader()
+		}
+		s := scan{from: ts, through: ts, forward: true}
+		if err := c.dupReader.open(c.codec, b.data, &b.meta, version2, &s); err != nil {
 			return false // cannot happen for a block this chunk compressed
 		}
 		c.dupBlock = b
 	}
-	it := &c.dupIter
-	it.reset(c.dupBuf, &b.meta, ts, ts, true)
-	for it.next() {
-		_, l, s := it.at()
-		if string(l) == line && labelsEqual(s, sm) {
+	d := &c.dupReader.bi.d
+	for i := d.search(ts, false); i < len(d.ts) && d.ts[i] == ts; i++ {
+		if _, l, s := d.at(i); string(l) == line && labelsEqual(s, sm) {
 			return true
 		}
 	}
@@ -212,8 +212,7 @@ func (c *MemChunk) cut() {
 		acc += h.entrySize(&h.entries[c.order[k]])
 		k++
 	}
-	b := &c.builder
-	b.reset()
+	b := getBuilder()
 	hashes := make([]uint32, 0, k)
 	for _, i := range c.order[:k] {
 		e := &h.entries[i]
@@ -222,6 +221,12 @@ func (c *MemChunk) cut() {
 		hashes = append(hashes, uint32(e.hash))
 	}
 	blk := c.seal(b)
+	putBuilder(b)
+	clear(c.labels)
+	if c.dupReader != nil {
+		putReader(c.dupReader)
+		c.dupReader, c.dupBlock = nil, nil
+	}
 	slices.Sort(hashes)
 	blk.hashes = hashes
 	if len(c.blocks) == 0 {
@@ -250,11 +255,18 @@ func (c *MemChunk) cut() {
 	}
 }
 
+// packPool holds compression output buffers, shared by all chunks.
+var packPool = sync.Pool{New: func() any { return new([]byte) }}
+
 // seal compresses the payload in b into a block.
 func (c *MemChunk) seal(b *payloadBuilder) *block {
 	payload := b.finish()
-	c.packed = c.codec.encode(c.packed, payload)
-	data := slices.Clone(c.packed)
+	packed := packPool.Get().(*[]byte)
+	*packed = c.codec.encode(*packed, payload)
+	data := slices.Clone(*packed)
+	if cap(*packed) <= 2*MaxBlockSize {
+		packPool.Put(packed)
+	}
 	return &block{
 		meta: blockMeta{
 			mint: b.mint, maxt: b.maxt, entries: b.n, lineBytes: b.lineBytes,
@@ -268,23 +280,30 @@ func (c *MemChunk) seal(b *payloadBuilder) *block {
 // Iterator returns an iterator over the entries in [from, through). It is a
 // snapshot: later Appends do not change what it yields.
 func (c *MemChunk) Iterator(from, through int64, dir logproto.Direction) EntryIterator {
-	mint, maxt, ok := inclusive(from, through)
-	if !ok || c.n == 0 || maxt < c.mint || mint > c.maxt {
+	return c.Iterate(IterOptions{From: from, Through: through, Direction: dir})
+}
+
+// Iterate returns an iterator over the entries that o selects. It is a
+// snapshot: later Appends do not change what it yields.
+func (c *MemChunk) Iterate(o IterOptions) EntryIterator {
+	s, ok := newScan(o)
+	if !ok || c.n == 0 || s.through < c.mint || s.from > c.maxt {
 		return emptyIterator{}
 	}
-	return c.merge(0, mint, maxt, dir == logproto.Forward, true)
+	return c.merge(0, s, true)
 }
 
 // merge returns an iterator over the blocks from the first-th on and the
-// head, within [mint, maxt] (inclusive).
-func (c *MemChunk) merge(first int, mint, maxt int64, forward, share bool) *mergeIter {
-	it := &mergeIter{codec: c.codec, forward: forward, from: mint, through: maxt}
+// head, within the scan.
+func (c *MemChunk) merge(first int, s scan, share bool) *mergeIter {
+	it := &mergeIter{codec: c.codec, scan: s}
+	forward := s.forward
 	for i, b := range c.blocks[first:] {
-		if b.meta.overlaps(mint, maxt) {
+		if b.meta.overlaps(s.from, s.through) {
 			it.pending = append(it.pending, source{rank: i, mint: b.meta.mint, maxt: b.meta.maxt, blk: b})
 		}
 	}
-	if h := &c.head; len(h.entries) > 0 && h.maxt >= mint && h.mint <= maxt {
+	if h := &c.head; len(h.entries) > 0 && h.maxt >= s.from && h.mint <= s.through {
 		it.pending = append(it.pending, source{rank: len(c.blocks), mint: h.mint, maxt: h.maxt, head: h.snapshot(share)})
 	}
 	slices.SortFunc(it.pending, func(a, b source) int {
@@ -334,9 +353,9 @@ func (c *MemChunk) Encode() ([]byte, error) {
 	keep := c.keepBlocks()
 	blocks := slices.Clone(c.blocks[:keep])
 	if keep < len(c.blocks) || len(c.head.entries) > 0 {
-		it := c.merge(keep, math.MinInt64, math.MaxInt64, true, false)
-		b := &c.builder
-		b.reset()
+		it := c.merge(keep, scan{from: math.MinInt64, through: math.MaxInt64, forward: true}, false)
+		b := getBuilder()
+		defer putBuilder(b)
 		for it.Next() {
 			ts, line, sm := it.At()
 			b.add(ts, line, sm)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/skald-logs/skald/pkg/chunk"
 	"github.com/skald-logs/skald/pkg/iter"
 	"github.com/skald-logs/skald/pkg/logql"
 	"github.com/skald-logs/skald/pkg/logql/log"
@@ -20,6 +21,7 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 		return iter.Empty, nil
 	}
 	var its []iter.EntryIterator
+	lits := p.LineLiterals()
 	for _, st := range inst.snapshot() {
 		if !matches(st.lbls, p.Matchers) {
 			continue
@@ -34,7 +36,7 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 			if through < p.Start || from >= p.End {
 				continue
 			}
-			raw := cd.c.Iterator(p.Start, p.End, p.Direction)
+			raw := cd.c.Iterate(chunk.IterOptions{From: p.Start, Through: p.End, Direction: p.Direction, Contains: lits})
 			streamIts = append(streamIts, log.NewEntryIterator(raw, p.Pipeline.ForStream(st.lbls), nil))
 		}
 		st.mtx.Unlock()

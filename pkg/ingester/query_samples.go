@@ -3,6 +3,7 @@ package ingester
 import (
 	"context"
 
+	"github.com/skald-logs/skald/pkg/chunk"
 	"github.com/skald-logs/skald/pkg/iter"
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
@@ -19,6 +20,11 @@ func (i *Ingester) SelectSamples(ctx context.Context, tenant string, p logql.Sel
 		return iter.EmptySamples, nil
 	}
 	var its []iter.SampleIterator
+	o := chunk.IterOptions{From: p.Start, Through: p.End, Direction: logproto.Forward, Contains: p.LineLiterals()}
+	if p.Stats != nil {
+		// Lines the push-down skipped were still processed.
+		o.SkippedLines, o.SkippedBytes = &p.Stats.Lines, &p.Stats.Bytes
+	}
 	for _, st := range inst.snapshot() {
 		if !matches(st.lbls, p.Matchers) {
 			continue
@@ -38,7 +44,7 @@ func (i *Ingester) SelectSamples(ctx context.Context, tenant string, p logql.Sel
 			if sx == nil {
 				sx = p.Extractor.ForStream(st.lbls)
 			}
-			raw := cd.c.Iterator(p.Start, p.End, logproto.Forward)
+			raw := cd.c.Iterate(o)
 			its = append(its, log.NewSampleIterator(raw, sx, st.fp, p.Stats))
 		}
 		st.mtx.Unlock()

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -21,13 +20,14 @@ func (s *Store) SelectSamples(ctx context.Context, tenant string, p logql.Select
 	if err != nil {
 		return nil, err
 	}
+	lits := p.LineLiterals()
 	its := make([]iter.SampleIterator, 0, len(ss))
 	for _, sr := range ss {
 		if len(sr.refs) == 0 {
 			continue
 		}
 		its = append(its, &sampleStreamIterator{
-			ctx: ctx, store: s, tenant: tenant, sr: sr, p: p,
+			ctx: ctx, store: s, tenant: tenant, sr: sr, p: p, lits: lits,
 			futures: make([]*future, len(sr.refs)),
 		})
 	}
@@ -44,6 +44,7 @@ type sampleStreamIterator struct {
 	tenant string
 	sr     *series
 	p      logql.SelectSampleParams
+	lits   []string                  // p.LineLiterals(), shared by the streams
 	sx     log.StreamSampleExtractor // shared by the stream's chunks
 
 	futures []*future
@@ -63,7 +64,7 @@ func (it *sampleStreamIterator) prefetch(i int) {
 	key := ChunkKey(it.tenant, it.sr.fp, it.sr.refs[i])
 	go func() {
 		defer close(f.done)
-		f.data, f.err = it.store.fetchChunk(it.ctx, key)
+		f.c, f.err = it.store.fetchChunk(it.ctx, key)
 	}()
 }
 
@@ -81,15 +82,15 @@ func (it *sampleStreamIterator) openNext() bool {
 		it.err = f.err
 		return false
 	}
-	c, err := chunk.Decode(f.data)
-	if err != nil {
-		it.err = fmt.Errorf("chunk %s: %w", ChunkKey(it.tenant, it.sr.fp, it.sr.refs[i]), err)
-		return false
-	}
 	if it.sx == nil {
 		it.sx = it.p.Extractor.ForStream(it.sr.lbls)
 	}
-	si := log.NewSampleIterator(c.Iterator(it.p.Start, it.p.End, logproto.Forward), it.sx, it.sr.fp, it.p.Stats)
+	o := chunk.IterOptions{From: it.p.Start, Through: it.p.End, Direction: logproto.Forward, Contains: it.lits}
+	if st := it.p.Stats; st != nil {
+		// Lines the push-down skipped were still processed.
+		o.SkippedLines, o.SkippedBytes = &st.Lines, &st.Bytes
+	}
+	si := log.NewSampleIterator(f.c.Iterate(o), it.sx, it.sr.fp, it.p.Stats)
 	if si.Next() {
 		it.push(si)
 		return true
