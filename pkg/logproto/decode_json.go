@@ -36,13 +36,7 @@ import (
 // be a string of integer nanoseconds, found number".
 func UnmarshalJSONPushRequest(b []byte, req *PushRequest) error {
 	d := jsonPushDecoder{jsonScanner: jsonScanner{s: string(b), what: "push JSON"}}
-	streams, err := d.push(req.Streams[:0])
-	if err != nil {
-		req.Streams = req.Streams[:0]
-		return err
-	}
-	req.Streams = streams
-	return nil
+	return d.pushRequest(req, d.stream)
 }
 
 type jsonPushDecoder struct {
@@ -52,7 +46,22 @@ type jsonPushDecoder struct {
 	lbuf     []byte         // scratch for a stream's label string
 }
 
-func (d *jsonPushDecoder) push(streams []Stream) ([]Stream, error) {
+// pushRequest reads a push body of either JSON encoding into req,
+// replacing its streams: an object (or null) whose "streams" key, in any
+// case, holds an array (or null) of stream objects, each read by stream
+// into a reused Stream; null streams are skipped and other keys ignored.
+// On error req is left with no streams.
+func (d *jsonScanner) pushRequest(req *PushRequest, stream func(si int, st *Stream) error) error {
+	streams, err := d.push(req.Streams[:0], stream)
+	if err != nil {
+		req.Streams = req.Streams[:0]
+		return err
+	}
+	req.Streams = streams
+	return nil
+}
+
+func (d *jsonScanner) push(streams []Stream, stream func(si int, st *Stream) error) ([]Stream, error) {
 	if d.null() {
 		return streams, d.end()
 	}
@@ -63,7 +72,7 @@ func (d *jsonPushDecoder) push(streams []Stream) ([]Stream, error) {
 			break
 		}
 		if strings.EqualFold(k, "streams") {
-			streams, err = d.streams(streams[:0])
+			streams, err = d.streams(streams[:0], stream)
 		} else {
 			err = d.skipValue(noPath, 0)
 		}
@@ -77,7 +86,7 @@ func (d *jsonPushDecoder) push(streams []Stream) ([]Stream, error) {
 	return streams, err
 }
 
-func (d *jsonPushDecoder) streams(streams []Stream) ([]Stream, error) {
+func (d *jsonScanner) streams(streams []Stream, stream func(si int, st *Stream) error) ([]Stream, error) {
 	if d.null() {
 		return streams, nil
 	}
@@ -91,13 +100,35 @@ func (d *jsonPushDecoder) streams(streams []Stream) ([]Stream, error) {
 			} else {
 				streams = append(streams, Stream{})
 			}
-			if err = d.stream(si, &streams[si]); err != nil {
+			if err = stream(si, &streams[si]); err != nil {
 				break
 			}
 		}
 		more, err = d.nextElem(p)
 	}
 	return streams, err
+}
+
+// entryList reads the array (or null) of stream si's entries under the
+// key list ("values" or "entries"), each read by entry; null entries are
+// skipped.
+func (d *jsonScanner) entryList(si int, list string, entries []Entry, entry func(p jsonPath, e *Entry) error) ([]Entry, error) {
+	if d.null() {
+		return entries, nil
+	}
+	p := jsonPath{si: si, list: list, ei: -1}
+	empty, err := d.beginArray(p, "an array")
+	for more := !empty; more && err == nil; {
+		if !d.null() {
+			entries = append(entries, Entry{})
+			ei := len(entries) - 1
+			if err = entry(jsonPath{si: si, list: list, ei: ei}, &entries[ei]); err != nil {
+				break
+			}
+		}
+		more, err = d.nextElem(p)
+	}
+	return entries, err
 }
 
 func (d *jsonPushDecoder) stream(si int, st *Stream) error {
@@ -114,7 +145,7 @@ func (d *jsonPushDecoder) stream(si int, st *Stream) error {
 		case "stream":
 			st.Labels, err = d.streamLabels(jsonPath{si: si, ei: -1, tail: ".stream"})
 		case "values":
-			entries, err = d.values(si, entries[:0])
+			entries, err = d.entryList(si, "values", entries[:0], d.entry)
 		default:
 			err = d.skipValue(p, 0)
 		}
@@ -166,25 +197,6 @@ func (d *jsonPushDecoder) streamLabels(p jsonPath) (string, error) {
 	b = append(b, '}')
 	d.lbuf = b
 	return string(b), nil
-}
-
-func (d *jsonPushDecoder) values(si int, entries []Entry) ([]Entry, error) {
-	if d.null() {
-		return entries, nil
-	}
-	p := jsonPath{si: si, ei: -1, tail: ".values"}
-	empty, err := d.beginArray(p, "an array")
-	for more := !empty; more && err == nil; {
-		if !d.null() {
-			entries = append(entries, Entry{})
-			ei := len(entries) - 1
-			if err = d.entry(jsonPath{si: si, list: "values", ei: ei}, &entries[ei]); err != nil {
-				break
-			}
-		}
-		more, err = d.nextElem(p)
-	}
-	return entries, err
 }
 
 // entry reads [timestamp, line] or [timestamp, line, {metadata}].

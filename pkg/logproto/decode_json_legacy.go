@@ -24,67 +24,13 @@ import (
 // clamped to it. Memory and errors as UnmarshalJSONPushRequest.
 func UnmarshalLegacyJSONPushRequest(b []byte, req *PushRequest) error {
 	d := jsonLegacyDecoder{jsonScanner: jsonScanner{s: string(b), what: "legacy push JSON"}}
-	streams, err := d.push(req.Streams[:0])
-	if err != nil {
-		req.Streams = req.Streams[:0]
-		return err
-	}
-	req.Streams = streams
-	return nil
+	return d.pushRequest(req, d.stream)
 }
 
 type jsonLegacyDecoder struct {
 	jsonScanner
 	metadata pairArena
 	parsed   pairArena
-}
-
-func (d *jsonLegacyDecoder) push(streams []Stream) ([]Stream, error) {
-	if d.null() {
-		return streams, d.end()
-	}
-	empty, err := d.beginObject(noPath, "a JSON object")
-	for more := !empty; more && err == nil; {
-		var k string
-		if k, err = d.key(noPath); err != nil {
-			break
-		}
-		if strings.EqualFold(k, "streams") {
-			streams, err = d.streams(streams[:0])
-		} else {
-			err = d.skipValue(noPath, 0)
-		}
-		if err == nil {
-			more, err = d.nextMember(noPath)
-		}
-	}
-	if err == nil {
-		err = d.end()
-	}
-	return streams, err
-}
-
-func (d *jsonLegacyDecoder) streams(streams []Stream) ([]Stream, error) {
-	if d.null() {
-		return streams, nil
-	}
-	p := jsonPath{si: -1, ei: -1, tail: "streams"}
-	empty, err := d.beginArray(p, "an array")
-	for more := !empty; more && err == nil; {
-		if !d.null() {
-			si := len(streams)
-			if si < cap(streams) {
-				streams = streams[:si+1]
-			} else {
-				streams = append(streams, Stream{})
-			}
-			if err = d.stream(si, &streams[si]); err != nil {
-				break
-			}
-		}
-		more, err = d.nextElem(p)
-	}
-	return streams, err
 }
 
 func (d *jsonLegacyDecoder) stream(si int, st *Stream) error {
@@ -103,7 +49,7 @@ func (d *jsonLegacyDecoder) stream(si int, st *Stream) error {
 				st.Labels, err = d.stringValue(jsonPath{si: si, ei: -1, tail: ".labels"}, "labels")
 			}
 		case strings.EqualFold(k, "entries"):
-			entries, err = d.entries(si, entries[:0])
+			entries, err = d.entryList(si, "entries", entries[:0], d.entry)
 		default:
 			err = d.skipValue(p, 0)
 		}
@@ -113,25 +59,6 @@ func (d *jsonLegacyDecoder) stream(si int, st *Stream) error {
 	}
 	st.Entries = entries
 	return err
-}
-
-func (d *jsonLegacyDecoder) entries(si int, entries []Entry) ([]Entry, error) {
-	if d.null() {
-		return entries, nil
-	}
-	p := jsonPath{si: si, ei: -1, tail: ".entries"}
-	empty, err := d.beginArray(p, "an array")
-	for more := !empty; more && err == nil; {
-		if !d.null() {
-			entries = append(entries, Entry{})
-			ei := len(entries) - 1
-			if err = d.entry(jsonPath{si: si, list: "entries", ei: ei}, &entries[ei]); err != nil {
-				break
-			}
-		}
-		more, err = d.nextElem(p)
-	}
-	return entries, err
 }
 
 func (d *jsonLegacyDecoder) entry(p jsonPath, e *Entry) error {

@@ -25,7 +25,8 @@ type jsonScanner struct {
 const maxJSONDepth = 10000
 
 // jsonPath locates a value for error messages:
-// streams[si].<list>[ei]<tail>, with si or ei -1 when not inside.
+// streams[si].<list>[ei]<tail>, with si or ei -1 when not inside (the
+// list itself is streams[si].<list>).
 type jsonPath struct {
 	si   int
 	list string // "values" or "entries"
@@ -45,6 +46,8 @@ func (p jsonPath) String() string {
 	s := fmt.Sprintf("streams[%d]", p.si)
 	if p.ei >= 0 {
 		s += fmt.Sprintf(".%s[%d]", p.list, p.ei)
+	} else if p.list != "" {
+		s += "." + p.list
 	}
 	return s + p.tail + ": "
 }
