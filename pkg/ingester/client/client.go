@@ -2,13 +2,11 @@ package client
 
 import (
 	"context"
-	"io"
 	"slices"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 
 	"github.com/skald-logs/skald/pkg/iter"
 	"github.com/skald-logs/skald/pkg/logproto"
@@ -63,56 +61,39 @@ func (c *Client) Push(ctx context.Context, tenant string, req *logproto.PushRequ
 // log selector the ingester compiles; p.Matchers and p.Pipeline are not
 // sent. The iterator reads batches as it is consumed; Close ends the call.
 func (c *Client) SelectLogs(ctx context.Context, tenant string, p logql.SelectLogParams) (iter.EntryIterator, error) {
-	start := time.Now()
 	dir := pb.Direction_BACKWARD
 	if p.Direction == logproto.Forward {
 		dir = pb.Direction_FORWARD
 	}
-	ctx, cancel := context.WithCancel(withTenant(ctx, tenant))
-	stream, err := c.querier.Query(ctx, &pb.QueryRequest{
-		Selector: p.Query, Start: p.Start, End: p.End, Direction: dir, Limit: p.Limit,
+	bs, err := openBatches(ctx, c, tenant, "query", func(ctx context.Context) (grpc.ServerStreamingClient[pb.QueryResponse], error) {
+		return c.querier.Query(ctx, &pb.QueryRequest{
+			Selector: p.Query, Start: p.Start, End: p.End, Direction: dir, Limit: p.Limit,
+		})
 	})
 	if err != nil {
-		cancel()
-		err = fromStatus(c.addr, err)
-		c.observe("query", start, err)
 		return nil, err
 	}
-	return &entryStream{c: c, stream: stream, cancel: cancel, lbls: labelsCache{}, start: start}, nil
+	bs.rows, bs.bad = queryRows, "entry names a stream the batch does not have"
+	return &entryStream{batchStream: bs}, nil
+}
+
+func queryRows(resp *pb.QueryResponse, refs []uint32) ([]*pb.StreamLabels, []uint32) {
+	for _, e := range resp.GetEntries() {
+		refs = append(refs, e.GetStream())
+	}
+	return resp.GetStreams(), refs
 }
 
 // entryStream is an EntryIterator over a Query stream.
 type entryStream struct {
-	c      *Client
-	stream grpc.ServerStreamingClient[pb.QueryResponse]
-	cancel context.CancelFunc
-	lbls   labelsCache
-	start  time.Time
-
-	batch   *pb.QueryResponse
-	streams []labels.Labels
-	i       int
-	cur     logproto.Entry
-	err     error
-	done    bool
+	batchStream[pb.QueryResponse]
+	cur logproto.Entry
 }
 
 func (s *entryStream) Next() bool {
-	for s.batch == nil || s.i+1 >= len(s.batch.Entries) {
-		if s.done {
-			return false
-		}
-		resp, err := s.stream.Recv()
-		if err != nil {
-			s.finish(err)
-			return false
-		}
-		if err := s.load(resp); err != nil {
-			s.finish(err)
-			return false
-		}
+	if !s.batchStream.Next() {
+		return false
 	}
-	s.i++
 	e := s.batch.Entries[s.i]
 	s.cur = logproto.Entry{
 		Timestamp:          e.GetTimestamp(),
@@ -123,49 +104,7 @@ func (s *entryStream) Next() bool {
 	return true
 }
 
-func (s *entryStream) load(resp *pb.QueryResponse) error {
-	s.streams = s.streams[:0]
-	for _, sl := range resp.GetStreams() {
-		l, err := s.lbls.get(sl.GetLabels())
-		if err != nil {
-			return err
-		}
-		s.streams = append(s.streams, l)
-	}
-	for _, e := range resp.GetEntries() {
-		if int(e.GetStream()) >= len(s.streams) {
-			return &remoteError{addr: s.c.addr, code: codes.Internal, msg: "entry names a stream the batch does not have"}
-		}
-	}
-	s.batch, s.i = resp, -1
-	return nil
-}
-
-func (s *entryStream) finish(err error) {
-	s.done = true
-	if err != io.EOF {
-		s.err = fromStatus(s.c.addr, err)
-	}
-	s.c.observe("query", s.start, s.err)
-	s.cancel()
-}
-
 func (s *entryStream) At() logproto.Entry { return s.cur }
-func (s *entryStream) Labels() labels.Labels {
-	return s.streams[s.batch.Entries[s.i].GetStream()]
-}
-func (s *entryStream) StreamHash() uint64 {
-	return s.batch.Streams[s.batch.Entries[s.i].GetStream()].GetHash()
-}
-func (s *entryStream) Err() error { return s.err }
-func (s *entryStream) Close() error {
-	if !s.done {
-		s.done = true
-		s.cancel()
-	}
-	s.batch = nil
-	return nil
-}
 
 // LabelNames returns the label names of the ingester's matching streams
 // with data in [from, through).
