@@ -72,12 +72,8 @@ func (a *API) parseDetectedFieldsParams(r *http.Request) (detectedFieldsParams, 
 	var p detectedFieldsParams
 	var err error
 	p.query = r.Form.Get("query")
-	now := a.now()
-	if p.start, p.end, err = parseBounds(r, now); err != nil {
+	if p.start, p.end, err = parseOrderedBounds(r, a.now()); err != nil {
 		return p, err
-	}
-	if p.end < p.start {
-		return p, errEndBeforeStart
 	}
 	if p.lineLimit, err = parsePositive(r.Form.Get("line_limit"), defaultDetectedLineLimit); err != nil {
 		return p, err
@@ -89,18 +85,8 @@ func (a *API) parseDetectedFieldsParams(r *http.Request) (detectedFieldsParams, 
 	if p.fieldLimit, err = parsePositive(limit, defaultDetectedFieldLimit); err != nil {
 		return p, err
 	}
-	step := defaultStep(p.start, p.end)
-	if v := r.Form.Get("step"); v != "" {
-		if step, err = parseSecondsOrDuration(v); err != nil {
-			return p, err
-		}
-	}
-	if step <= 0 {
-		return p, errZeroOrNegativeStep
-	}
-	if satSub(p.end, p.start)/step > int64(a.cfg.MaxQueryPoints) {
-		return p, badRequest("exceeded maximum resolution of " + thousands(a.cfg.MaxQueryPoints) +
-			" points per time series. Try increasing the value of the step parameter")
+	if _, err = a.parseStep(r, p.start, p.end); err != nil {
+		return p, err
 	}
 	return p, nil
 }

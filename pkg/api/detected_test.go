@@ -137,6 +137,8 @@ func TestDetectedFieldsParamErrors(t *testing.T) {
 		{"/loki/api/v1/detected_fields?" + sel + "&line_limit=6000", "max entries limit per query exceeded, limit > max_entries_limit_per_query (6000 > 5000)"},
 		{"/loki/api/v1/detected_fields?" + sel + "&step=0", "zero or negative query resolution step widths are not accepted. Try a positive integer"},
 		{"/loki/api/v1/detected_fields?" + sel + "&start=20&end=10", "end timestamp must not be before or equal to start time"},
+		{"/loki/api/v1/detected_fields?" + sel + "&start=0&end=100000&step=1", "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter"},
+		{"/loki/api/v1/detected_fields?" + sel + "&step=1x", `cannot parse "1x" to a valid duration`},
 		{"/loki/api/v1/detected_fields", "parse error : syntax error: unexpected $end"},
 		{"/loki/api/v1/detected_fields?query=rate(%7Ba%3D%22b%22%7D%5B1m%5D)", "only log selector is supported"},
 	} {

@@ -49,11 +49,8 @@ func (a *API) parseRangeParams(r *http.Request, now int64) (rangeParams, error) 
 	var p rangeParams
 	var err error
 	p.query = r.Form.Get("query")
-	if p.start, p.end, err = parseBounds(r, now); err != nil {
+	if p.start, p.end, err = parseOrderedBounds(r, now); err != nil {
 		return p, err
-	}
-	if p.end < p.start {
-		return p, errEndBeforeStart
 	}
 	if p.limit, err = parseLimit(r.Form.Get("limit")); err != nil {
 		return p, err
@@ -61,19 +58,8 @@ func (a *API) parseRangeParams(r *http.Request, now int64) (rangeParams, error) 
 	if p.direction, err = parseDirection(r.Form.Get("direction")); err != nil {
 		return p, err
 	}
-	if v := r.Form.Get("step"); v != "" {
-		if p.step, err = parseSecondsOrDuration(v); err != nil {
-			return p, err
-		}
-	} else {
-		p.step = defaultStep(p.start, p.end)
-	}
-	if p.step <= 0 {
-		return p, errZeroOrNegativeStep
-	}
-	if satSub(p.end, p.start)/p.step > int64(a.cfg.MaxQueryPoints) {
-		return p, badRequest(fmt.Sprintf("exceeded maximum resolution of %s points per time series. Try increasing the value of the step parameter",
-			thousands(a.cfg.MaxQueryPoints)))
+	if p.step, err = a.parseStep(r, p.start, p.end); err != nil {
+		return p, err
 	}
 	if v := r.Form.Get("interval"); v != "" {
 		if p.interval, err = parseSecondsOrDuration(v); err != nil {
@@ -134,6 +120,37 @@ func parseBounds(r *http.Request, now int64) (start, end int64, err error) {
 		return 0, 0, badRequest("could not parse 'start' parameter: " + err.Error())
 	}
 	return start, end, nil
+}
+
+// parseOrderedBounds is parseBounds refusing an end before the start.
+func parseOrderedBounds(r *http.Request, now int64) (start, end int64, err error) {
+	if start, end, err = parseBounds(r, now); err != nil {
+		return 0, 0, err
+	}
+	if end < start {
+		return 0, 0, errEndBeforeStart
+	}
+	return start, end, nil
+}
+
+// parseStep reads step for the range [start, end] (default defaultStep):
+// it must be positive and give at most MaxQueryPoints points.
+func (a *API) parseStep(r *http.Request, start, end int64) (int64, error) {
+	step := defaultStep(start, end)
+	if v := r.Form.Get("step"); v != "" {
+		var err error
+		if step, err = parseSecondsOrDuration(v); err != nil {
+			return 0, err
+		}
+	}
+	if step <= 0 {
+		return 0, errZeroOrNegativeStep
+	}
+	if satSub(end, start)/step > int64(a.cfg.MaxQueryPoints) {
+		return 0, badRequest(fmt.Sprintf("exceeded maximum resolution of %s points per time series. Try increasing the value of the step parameter",
+			thousands(a.cfg.MaxQueryPoints)))
+	}
+	return step, nil
 }
 
 // parseTimestamp reads a time parameter as Loki does and returns Unix

@@ -112,11 +112,8 @@ func (a *API) parseMetadataBounds(r *http.Request) (start, end int64, err error)
 	if err := r.ParseForm(); err != nil {
 		return 0, 0, badRequest(err.Error())
 	}
-	if start, end, err = parseBounds(r, a.now()); err != nil {
+	if start, end, err = parseOrderedBounds(r, a.now()); err != nil {
 		return 0, 0, err
-	}
-	if end < start {
-		return 0, 0, errEndBeforeStart
 	}
 	if err := a.checkQueryLength(start, end); err != nil {
 		return 0, 0, err

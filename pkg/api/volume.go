@@ -99,11 +99,8 @@ func (a *API) parseVolumeParams(r *http.Request, isRange bool) (querier.VolumeRe
 	}
 	if !isRange {
 		var err error
-		if req.Start, req.End, err = parseBounds(r, now); err != nil {
+		if req.Start, req.End, err = parseOrderedBounds(r, now); err != nil {
 			return req, err
-		}
-		if req.End < req.Start {
-			return req, errEndBeforeStart
 		}
 	}
 	req.Query = r.Form.Get("query")
