@@ -196,18 +196,3 @@ func appendDetectedValues(dst []byte, values []string, limit uint32) []byte {
 	}
 	return append(dst, "}\n"...)
 }
-
-// appendStrings appends a JSON array of strings, null for nil.
-func appendStrings(dst []byte, ss []string) []byte {
-	if ss == nil {
-		return append(dst, "null"...)
-	}
-	dst = append(dst, '[')
-	for i, s := range ss {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, s, false)
-	}
-	return append(dst, ']')
-}

@@ -22,14 +22,9 @@ import (
 func appendQueryResponse(dst []byte, res *logql.Result, dir logproto.Direction, categorize bool) ([]byte, error) {
 	dst = append(dst, `{"status":"success",`...)
 	if len(res.Warnings) > 0 {
-		dst = append(dst, `"warnings":[`...)
-		for i, w := range res.Warnings {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, w, false)
-		}
-		dst = append(dst, "],"...)
+		dst = append(dst, `"warnings":`...)
+		dst = appendStrings(dst, res.Warnings)
+		dst = append(dst, ',')
 	}
 	dst = append(dst, `"data":{"resultType":`...)
 	switch res.Type {
@@ -184,16 +179,14 @@ func hasEntryLabels(entries []logproto.Entry) bool {
 // appendEntrySignature appends an unambiguous encoding of the entry's
 // structured metadata and parsed labels.
 func appendEntrySignature(dst []byte, e *logproto.Entry) []byte {
-	for _, l := range e.StructuredMetadata {
-		dst = strconv.AppendInt(dst, int64(len(l.Name)), 10)
-		dst = append(dst, ':')
-		dst = append(dst, l.Name...)
-		dst = strconv.AppendInt(dst, int64(len(l.Value)), 10)
-		dst = append(dst, ':')
-		dst = append(dst, l.Value...)
-	}
+	dst = appendPairsSignature(dst, e.StructuredMetadata)
 	dst = append(dst, '|')
-	for _, l := range e.Parsed {
+	return appendPairsSignature(dst, e.Parsed)
+}
+
+// appendPairsSignature appends each pair as <len>:<name><len>:<value>.
+func appendPairsSignature(dst []byte, ls []logproto.LabelAdapter) []byte {
+	for _, l := range ls {
 		dst = strconv.AppendInt(dst, int64(len(l.Name)), 10)
 		dst = append(dst, ':')
 		dst = append(dst, l.Name...)
@@ -321,14 +314,9 @@ func appendLabelsResponse(dst []byte, values []string) []byte {
 	if len(values) == 0 {
 		return append(dst, "{\"status\":\"success\"}\n"...)
 	}
-	dst = append(dst, `{"status":"success","data":[`...)
-	for i, v := range values {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, v, false)
-	}
-	return append(dst, "]}\n"...)
+	dst = append(dst, `{"status":"success","data":`...)
+	dst = appendStrings(dst, values)
+	return append(dst, "}\n"...)
 }
 
 // appendSeriesResponse appends {"status":"success","data":[{…},…]}.

@@ -84,6 +84,21 @@ func appendString(dst []byte, s string, html bool) []byte {
 	return append(dst, '"')
 }
 
+// appendStrings appends a JSON array of strings, null for nil.
+func appendStrings(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, s, false)
+	}
+	return append(dst, ']')
+}
+
 // appendLabels appends a label set as a JSON object; labels.Labels are
 // sorted by name, so the keys are too.
 func appendLabels(dst []byte, ls labels.Labels) []byte {
