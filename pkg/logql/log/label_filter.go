@@ -2,9 +2,7 @@ package log
 
 import (
 	"fmt"
-	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -148,7 +146,7 @@ func (f bytesLabelFilter) filter(b *builder) bool {
 	if !ok {
 		return false
 	}
-	v, err := ParseBytes(s)
+	v, err := syntax.ParseBytes(s)
 	if err != nil {
 		return conversionFailed(b, err)
 	}
@@ -188,49 +186,4 @@ func (f binaryLabelFilter) filter(b *builder) bool {
 		return l && f.right.filter(b)
 	}
 	return l || f.right.filter(b)
-}
-
-// ParseBytes parses a byte size as Loki does (go-humanize's ParseBytes):
-// a decimal number, optionally with thousands commas, then an optional
-// unit, case-insensitive: B, kB/K, KiB/Ki, MB/M, MiB/Mi, … up to EB/EiB.
-func ParseBytes(s string) (uint64, error) {
-	last := 0
-	hasComma := false
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r == '.' || r == ',') {
-			break
-		}
-		if r == ',' {
-			hasComma = true
-		}
-		last++
-	}
-	num := s[:last]
-	if hasComma {
-		num = strings.ReplaceAll(num, ",", "")
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return 0, err
-	}
-	unit := strings.ToLower(strings.TrimSpace(s[last:]))
-	m, ok := byteUnits[unit]
-	if !ok {
-		return 0, fmt.Errorf("unhandled size name: %v", unit)
-	}
-	f *= m
-	if f >= math.MaxUint64 {
-		return 0, fmt.Errorf("too large: %v", s)
-	}
-	return uint64(f), nil
-}
-
-var byteUnits = map[string]float64{
-	"": 1, "b": 1,
-	"k": 1e3, "kb": 1e3, "ki": 1 << 10, "kib": 1 << 10,
-	"m": 1e6, "mb": 1e6, "mi": 1 << 20, "mib": 1 << 20,
-	"g": 1e9, "gb": 1e9, "gi": 1 << 30, "gib": 1 << 30,
-	"t": 1e12, "tb": 1e12, "ti": 1 << 40, "tib": 1 << 40,
-	"p": 1e15, "pb": 1e15, "pi": 1 << 50, "pib": 1 << 50,
-	"e": 1e18, "eb": 1e18, "ei": 1 << 60, "eib": 1 << 60,
 }

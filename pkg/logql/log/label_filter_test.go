@@ -63,34 +63,3 @@ func TestLabelFilters(t *testing.T) {
 		{query: `{app="web"} | trace = "t1"`, line: `x`, sm: sm("trace", "t2"), want: dropped},
 	})
 }
-
-func TestParseBytes(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want uint64
-		err  string
-	}{
-		{"42", 42, ""},
-		{"42B", 42, ""},
-		{"1KB", 1000, ""},
-		{"1kb", 1000, ""},
-		{"1 KiB", 1024, ""},
-		{"1.5MiB", 1572864, ""},
-		{"2G", 2e9, ""},
-		{"1,000KB", 1e6, ""},
-		{"3EiB", 3 << 60, ""},
-		{"", 0, `strconv.ParseFloat: parsing "": invalid syntax`},
-		{"KB", 0, `strconv.ParseFloat: parsing "": invalid syntax`},
-		{"5 bits", 0, "unhandled size name: bits"},
-		{"20EB", 0, "too large: 20EB"},
-	} {
-		got, err := ParseBytes(c.in)
-		gotErr := ""
-		if err != nil {
-			gotErr = err.Error()
-		}
-		if got != c.want || gotErr != c.err {
-			t.Errorf("ParseBytes(%q) = %d, %q; want %d, %q", c.in, got, gotErr, c.want, c.err)
-		}
-	}
-}

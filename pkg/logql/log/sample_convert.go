@@ -41,7 +41,7 @@ func sampleConvertDuration(v string) (float64, error) {
 }
 
 func sampleConvertBytes(v string) (float64, error) {
-	b, err := ParseBytes(v)
+	b, err := syntax.ParseBytes(v)
 	if err != nil {
 		return 0, err
 	}

@@ -38,7 +38,7 @@ func compileSampleLabelFilter(f syntax.LabelFilter) (sampleLabelFilter, error) {
 		}), nil
 	case *syntax.BytesLabelFilter:
 		return sampleTypedFilter(f.Name, func(v string) (bool, error) {
-			b, err := ParseBytes(v)
+			b, err := syntax.ParseBytes(v)
 			return compare(f.Op, b, f.Value), err
 		}), nil
 	case *syntax.IPLabelFilter:

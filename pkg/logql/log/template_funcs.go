@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
 
 // Names of the template functions that read the entry.
@@ -168,7 +170,7 @@ var templateFuncs = template.FuncMap{
 }
 
 func convertBytes(v string) (float64, error) {
-	b, err := ParseBytes(v)
+	b, err := syntax.ParseBytes(v)
 	if err != nil {
 		return 0, err
 	}

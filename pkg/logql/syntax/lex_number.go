@@ -91,7 +91,7 @@ func (l *lexer) tryBytes(start, col int) (token, bool) {
 	if end == l.pos {
 		return token{}, false
 	}
-	b, err := parseBytes(l.input[start:end])
+	b, err := ParseBytes(l.input[start:end])
 	if err != nil {
 		return token{}, false
 	}
@@ -110,19 +110,12 @@ func parseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// byteUnits are the multipliers of the byte units, lower-cased, as the
-// humanize library Loki uses reads them.
-var byteUnits = map[string]uint64{
-	"b": 1, "": 1,
-	"k": 1000, "kb": 1000, "ki": 1 << 10, "kib": 1 << 10,
-	"m": 1000 * 1000, "mb": 1000 * 1000, "mi": 1 << 20, "mib": 1 << 20,
-	"g": 1000 * 1000 * 1000, "gb": 1000 * 1000 * 1000, "gi": 1 << 30, "gib": 1 << 30,
-	"t": 1000 * 1000 * 1000 * 1000, "tb": 1000 * 1000 * 1000 * 1000, "ti": 1 << 40, "tib": 1 << 40,
-	"p": 1000 * 1000 * 1000 * 1000 * 1000, "pb": 1000 * 1000 * 1000 * 1000 * 1000, "pi": 1 << 50, "pib": 1 << 50,
-}
-
-// parseBytes parses a size such as 20MB or 1.5KiB.
-func parseBytes(s string) (uint64, error) {
+// ParseBytes parses a byte size as Loki does (go-humanize's ParseBytes):
+// a decimal number, optionally with thousands commas, then an optional
+// unit, case-insensitive: B, kB/K, KiB/Ki, MB/M, MiB/Mi, … up to EB/EiB.
+// It reads byte-size literals (20MB, 1.5KiB) and, in the log pipeline,
+// label values (| size > 1KB, unwrap bytes(size)).
+func ParseBytes(s string) (uint64, error) {
 	i := 0
 	for i < len(s) && (isDecimal(rune(s[i])) || s[i] == '.' || s[i] == ',') {
 		i++
@@ -136,11 +129,24 @@ func parseBytes(s string) (uint64, error) {
 	if !ok {
 		return 0, fmt.Errorf("unhandled size name: %v", unit)
 	}
-	f *= float64(m)
+	f *= m
 	if f >= math.MaxUint64 {
 		return 0, fmt.Errorf("too large: %v", s)
 	}
 	return uint64(f), nil
+}
+
+// byteUnits are the multipliers of the byte units, lower-cased, as the
+// humanize library Loki uses reads them: SI (kb = 1000), IEC (kib, ki =
+// 1024), and the bare initials, which are SI.
+var byteUnits = map[string]float64{
+	"": 1, "b": 1,
+	"k": 1e3, "kb": 1e3, "ki": 1 << 10, "kib": 1 << 10,
+	"m": 1e6, "mb": 1e6, "mi": 1 << 20, "mib": 1 << 20,
+	"g": 1e9, "gb": 1e9, "gi": 1 << 30, "gib": 1 << 30,
+	"t": 1e12, "tb": 1e12, "ti": 1 << 40, "tib": 1 << 40,
+	"p": 1e15, "pb": 1e15, "pi": 1 << 50, "pib": 1 << 50,
+	"e": 1e18, "eb": 1e18, "ei": 1 << 60, "eib": 1 << 60,
 }
 
 // scanNumber scans a number literal the way Go's text/scanner does: decimal,
