@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/skald-logs/skald/pkg/logproto"
@@ -52,6 +53,25 @@ func FuzzDecode(f *testing.F) {
 				continue
 			}
 			checkAccepted(t, c, fwd, bwd)
+			// The push-down keeps exactly the lines with the literal, and
+			// never fails where a full iteration did not.
+			lit := "a"
+			if len(fwd) > 0 && len(fwd[0].Line) > 2 {
+				lit = fwd[0].Line[1:3]
+			}
+			got, err := drain(c.Iterate(IterOptions{From: math.MinInt64, Through: math.MaxInt64, Direction: logproto.Forward, Contains: []string{lit}}))
+			if err != nil {
+				t.Fatalf("verify=%v: push-down of %q: %v", verify, lit, err)
+			}
+			var keep []entry
+			for _, e := range fwd {
+				if strings.Contains(e.Line, lit) {
+					keep = append(keep, e)
+				}
+			}
+			if d := diffEntries(got, keep); d != "" {
+				t.Fatalf("verify=%v: push-down of %q: %s", verify, lit, d)
+			}
 		}
 	})
 }
@@ -183,6 +203,36 @@ func FuzzAppendRoundTrip(f *testing.F) {
 				}
 				if diff := diffEntries(got, window(want, from, through, logproto.Backward)); diff != "" {
 					t.Fatalf("%T [%d, %d): %s", it, from, through, diff)
+				}
+			}
+		}
+		// The push-down of a literal taken from a line (which may cross into
+		// the next line's bytes in the block) keeps exactly the lines that
+		// contain it.
+		if len(in) > 0 {
+			l := in[len(in)/2].Line
+			a := int(blockSize) % (len(l) + 1)
+			lit := l[a:min(len(l), a+1+int(blockSize>>8)%8)] + []string{"", "\n", "x"}[int(enc)%3]
+			for _, it := range []interface{ Iterate(IterOptions) EntryIterator }{c, d} {
+				for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
+					var lines, bytes int64
+					got, err := drain(it.Iterate(IterOptions{From: math.MinInt64, Through: math.MaxInt64, Direction: dir,
+						Contains: []string{lit, "\x00\x01"}, SkippedLines: &lines, SkippedBytes: &bytes}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var keep []entry
+					var n, nb int64
+					for _, e := range window(want, math.MinInt64, math.MaxInt64, dir) {
+						if containsAny(e.Line, []string{lit, "\x00\x01"}) {
+							keep = append(keep, e)
+						} else {
+							n, nb = n+1, nb+int64(len(e.Line))
+						}
+					}
+					if diff := diffEntries(got, keep); diff != "" || lines != n || bytes != nb {
+						t.Fatalf("%T %v contains %q: %s; skipped %d, %d, want %d, %d", it, dir, lit, diff, lines, bytes, n, nb)
+					}
 				}
 			}
 		}

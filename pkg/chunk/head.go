@@ -12,7 +12,6 @@ import (
 // in the head's arenas.
 type headEntry struct {
 	ts      int64
-	hash    uint64
 	lineOff uint32
 	lineLen uint32
 	refOff  uint32 // into headBlock.refs: name, value, name, value, ...
@@ -31,7 +30,12 @@ type headBlock struct {
 	refs    []uint32
 	syms    []string
 	symIdx  map[string]uint32
-	dedup   map[uint64]uint32 // hash → index of the first entry with that hash
+	// dedup maps the hash of every entry to the first entry with it, once
+	// indexed is set: when an entry arrives that could be a duplicate and
+	// a look at the newest entries does not settle it. Entries that arrive
+	// in time order never need it.
+	dedup   map[uint64]uint32
+	indexed bool
 
 	size       int // sum of EntrySize
 	lineBytes  int
@@ -42,7 +46,6 @@ type headBlock struct {
 
 func (h *headBlock) init() {
 	h.symIdx = make(map[string]uint32)
-	h.dedup = make(map[uint64]uint32)
 	h.ordered = true
 }
 
@@ -61,6 +64,7 @@ func (h *headBlock) reset() {
 	}
 	clear(h.symIdx)
 	clear(h.dedup)
+	h.indexed = false
 	h.size, h.lineBytes, h.mint, h.maxt = 0, 0, 0, 0
 	h.ordered, h.shared = true, false
 }
@@ -107,7 +111,27 @@ func (h *headBlock) equal(e *headEntry, ts int64, line string, sm []logproto.Lab
 	return true
 }
 
-// contains reports whether the head holds this exact entry.
+// recent reports whether the newest entries settle whether the head holds
+// this exact entry (found): it does when the head is in time order and ts
+// is its newest timestamp (a re-sent entry, typically), unless too many
+// entries share that timestamp.
+func (h *headBlock) recent(ts int64, line string, sm []logproto.LabelAdapter) (found, settled bool) {
+	if !h.ordered || ts != h.maxt {
+		return false, false
+	}
+	for j, n := len(h.entries)-1, 0; j >= 0 && h.entries[j].ts == ts; j, n = j-1, n+1 {
+		if n == 16 {
+			return false, false
+		}
+		if h.equal(&h.entries[j], ts, line, sm) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// contains reports whether the indexed head holds this exact entry, whose
+// hash is hash.
 func (h *headBlock) contains(hash uint64, ts int64, line string, sm []logproto.LabelAdapter) bool {
 	i, ok := h.dedup[hash]
 	if !ok {
@@ -116,13 +140,21 @@ func (h *headBlock) contains(hash uint64, ts int64, line string, sm []logproto.L
 	if h.equal(&h.entries[i], ts, line, sm) {
 		return true
 	}
-	// A 64-bit hash collision between different entries: look at all of them.
+	// A 64-bit hash collision between different entries: look at all of
+	// them with this timestamp.
 	for j := range h.entries {
-		if e := &h.entries[j]; e.hash == hash && h.equal(e, ts, line, sm) {
+		if e := &h.entries[j]; e.ts == ts && h.equal(e, ts, line, sm) {
 			return true
 		}
 	}
 	return false
+}
+
+// index records hash as the hash of entry i, unless an earlier entry has it.
+func (h *headBlock) index(hash uint64, i int) {
+	if _, ok := h.dedup[hash]; !ok {
+		h.dedup[hash] = uint32(i)
+	}
 }
 
 func (h *headBlock) intern(s string) uint32 {
@@ -136,10 +168,11 @@ func (h *headBlock) intern(s string) uint32 {
 	return r
 }
 
-// add appends an entry that is not in the head.
-func headAdd[L string | []byte](h *headBlock, ts int64, hash uint64, line L, sm []logproto.LabelAdapter) {
+// add appends an entry that is not in the head. The caller indexes it if
+// the head is indexed.
+func headAdd[L string | []byte](h *headBlock, ts int64, line L, sm []logproto.LabelAdapter) {
 	e := headEntry{
-		ts: ts, hash: hash,
+		ts:      ts,
 		lineOff: uint32(len(h.lines)), lineLen: uint32(len(line)),
 		refOff: uint32(len(h.refs)), refLen: uint32(2 * len(sm)),
 	}
@@ -148,9 +181,6 @@ func headAdd[L string | []byte](h *headBlock, ts int64, hash uint64, line L, sm 
 	for _, l := range sm {
 		h.refs = append(h.refs, h.intern(l.Name), h.intern(l.Value))
 		size += len(l.Name) + len(l.Value)
-	}
-	if _, ok := h.dedup[hash]; !ok {
-		h.dedup[hash] = uint32(len(h.entries))
 	}
 	if len(h.entries) == 0 {
 		h.mint, h.maxt = ts, ts

@@ -115,7 +115,16 @@ func (c *MemChunk) IsFull() bool { return c.estimate(0) >= c.cfg.TargetSize }
 
 // hash is the dedupe hash of an entry; it depends on the chunk's seed.
 func (c *MemChunk) hash(ts int64, line string, sm []logproto.LabelAdapter) uint64 {
-	h := maphash.String(c.seed, line) ^ uint64(ts)*0x9e3779b97f4a7c15
+	return c.mix(maphash.String(c.seed, line), ts, sm)
+}
+
+// hashBytes is hash for a line in bytes; the two agree.
+func (c *MemChunk) hashBytes(ts int64, line []byte, sm []logproto.LabelAdapter) uint64 {
+	return c.mix(maphash.Bytes(c.seed, line), ts, sm)
+}
+
+func (c *MemChunk) mix(h uint64, ts int64, sm []logproto.LabelAdapter) uint64 {
+	h ^= uint64(ts) * 0x9e3779b97f4a7c15
 	for _, l := range sm {
 		h = (h ^ maphash.String(c.seed, l.Name)) * 0xbf58476d1ce4e5b9
 		h = (h ^ maphash.String(c.seed, l.Value)) * 0x94d049bb133111eb
@@ -135,18 +144,40 @@ func (c *MemChunk) Append(ts int64, line string, sm []logproto.LabelAdapter) (du
 	if size := EntrySize(len(line), sm); size > MaxEntrySize {
 		return false, fmt.Errorf("%w: %d bytes, at most %d", ErrEntryTooLarge, size, MaxEntrySize)
 	}
-	h := c.hash(ts, line, sm)
-	if c.head.contains(h, ts, line, sm) {
-		return true, nil
+	// A duplicate has the timestamp of an entry it duplicates: entries
+	// newer than every other need no hash and no lookup.
+	var h uint64
+	hashed := false
+	if hb := &c.head; len(hb.entries) > 0 && ts >= hb.mint && ts <= hb.maxt {
+		found, settled := hb.recent(ts, line, sm)
+		if !settled {
+			h, hashed = c.hash(ts, line, sm), true
+			if !hb.indexed {
+				c.indexHead()
+			}
+			found = hb.contains(h, ts, line, sm)
+		}
+		if found {
+			return true, nil
+		}
 	}
 	if len(c.blocks) > 0 && ts >= c.blocksMint && ts <= c.blocksMaxt {
+		if !hashed {
+			h, hashed = c.hash(ts, line, sm), true
+		}
 		for _, b := range c.blocks {
 			if c.inBlock(b, h, ts, line, sm) {
 				return true, nil
 			}
 		}
 	}
-	headAdd(&c.head, ts, h, line, sm)
+	headAdd(&c.head, ts, line, sm)
+	if c.head.indexed {
+		if !hashed {
+			h = c.hash(ts, line, sm)
+		}
+		c.head.index(h, len(c.head.entries)-1)
+	}
 	if c.n == 0 {
 		c.mint, c.maxt = ts, ts
 	} else {
@@ -158,6 +189,20 @@ func (c *MemChunk) Append(ts int64, line string, sm []logproto.LabelAdapter) (du
 		c.cut()
 	}
 	return false, nil
+}
+
+// indexHead builds the head's duplicate index.
+func (c *MemChunk) indexHead() {
+	hb := &c.head
+	if hb.dedup == nil {
+		hb.dedup = make(map[uint64]uint32, len(hb.entries))
+	}
+	for i := range hb.entries {
+		e := &hb.entries[i]
+		c.labels = hb.labels(e, c.labels)
+		hb.index(c.hashBytes(e.ts, hb.line(e), c.labels), i)
+	}
+	hb.indexed = true
 }
 
 // inBlock reports whether b holds the exact entry.
@@ -218,7 +263,7 @@ func (c *MemChunk) cut() {
 		e := &h.entries[i]
 		c.labels = h.labels(e, c.labels)
 		b.add(e.ts, h.line(e), c.labels)
-		hashes = append(hashes, uint32(e.hash))
+		hashes = append(hashes, uint32(c.hashBytes(e.ts, h.line(e), c.labels)))
 	}
 	blk := c.seal(b)
 	putBuilder(b)
@@ -251,7 +296,7 @@ func (c *MemChunk) cut() {
 	for _, i := range rest {
 		e := &old.entries[i]
 		c.labels = old.labels(e, c.labels)
-		headAdd(h, e.ts, e.hash, old.line(e), c.labels)
+		headAdd(h, e.ts, old.line(e), c.labels)
 	}
 }
 

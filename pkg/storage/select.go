@@ -95,19 +95,36 @@ func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLog
 	return iter.NewMergeIterator(its, p.Direction), nil
 }
 
-// fetchChunk returns a chunk object, decoded, from the cache or the bucket.
-// Objects from the bucket are checked in full (chunk.Decode) before they
-// enter the cache; cached bytes are trusted (chunk.DecodeTrusted), which
-// saves checksumming every block of every chunk of every query.
-func (s *Store) fetchChunk(ctx context.Context, key string) (*chunk.Chunk, error) {
+// startFetch starts fetching the chunk object key. A chunk in the cache is
+// decoded at once (chunk.DecodeTrusted: its bytes were checked when they
+// entered the cache); one from the bucket is read and checked in full
+// (chunk.Decode) in the background, before it enters the cache.
+func (s *Store) startFetch(ctx context.Context, key string) *future {
 	if data, ok := s.chunks.get(key); ok {
 		s.m.cacheHits.Inc()
-		c, err := chunk.DecodeTrusted(data)
-		if err != nil {
-			return nil, fmt.Errorf("chunk %s: %w", key, err)
+		f := &future{done: closedChan}
+		if f.c, f.err = chunk.DecodeTrusted(data); f.err != nil {
+			f.err = fmt.Errorf("chunk %s: %w", key, f.err)
 		}
-		return c, nil
+		return f
 	}
+	f := &future{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.c, f.err = s.fetchChunk(ctx, key)
+	}()
+	return f
+}
+
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// fetchChunk reads a chunk object from the bucket, checks and decodes it,
+// and caches its bytes.
+func (s *Store) fetchChunk(ctx context.Context, key string) (*chunk.Chunk, error) {
 	select {
 	case s.fetch <- struct{}{}:
 	case <-ctx.Done():
@@ -127,7 +144,7 @@ func (s *Store) fetchChunk(ctx context.Context, key string) (*chunk.Chunk, error
 	return c, nil
 }
 
-// future is a chunk being fetched (and decoded) in the background.
+// future is a chunk being fetched (and decoded), maybe in the background.
 type future struct {
 	done chan struct{}
 	c    *chunk.Chunk
@@ -150,7 +167,24 @@ type streamIterator struct {
 	next    int // next ref to open
 	open    entryHeap
 	cur     iter.EntryIterator
+	spFree  []log.StreamPipeline // of chunks read to the end
 	err     error
+}
+
+// chunkEntries is the iterator over one chunk of a stream with the stream
+// pipeline it runs, which the next chunk reuses once this one is done
+// (ForStream costs about as much as reading a small chunk).
+type chunkEntries struct {
+	iter.EntryIterator
+	sp log.StreamPipeline
+}
+
+// done closes an exhausted chunk iterator and keeps its pipeline.
+func (it *streamIterator) done(e iter.EntryIterator) {
+	_ = e.Close()
+	if ce, ok := e.(*chunkEntries); ok {
+		it.spFree = append(it.spFree, ce.sp)
+	}
 }
 
 func (s *Store) newStreamIterator(ctx context.Context, tenant string, sr *series, p logql.SelectLogParams, lits []string) iter.EntryIterator {
@@ -171,13 +205,7 @@ func (it *streamIterator) prefetch(i int) {
 	if i >= len(it.refs) || it.futures[i] != nil {
 		return
 	}
-	f := &future{done: make(chan struct{})}
-	it.futures[i] = f
-	key := ChunkKey(it.tenant, it.sr.fp, it.refs[i])
-	go func() {
-		defer close(f.done)
-		f.c, f.err = it.store.fetchChunk(it.ctx, key)
-	}()
+	it.futures[i] = it.store.startFetch(it.ctx, ChunkKey(it.tenant, it.sr.fp, it.refs[i]))
 }
 
 // openNext opens refs[it.next] and pushes its iterator on the heap.
@@ -196,16 +224,22 @@ func (it *streamIterator) openNext() bool {
 		return false
 	}
 	raw := f.c.Iterate(chunk.IterOptions{From: it.p.Start, Through: it.p.End, Direction: it.p.Direction, Contains: it.lits})
-	e := log.NewEntryIterator(raw, it.p.Pipeline.ForStream(it.sr.lbls), nil)
+	var sp log.StreamPipeline
+	if n := len(it.spFree); n > 0 {
+		sp, it.spFree = it.spFree[n-1], it.spFree[:n-1]
+	} else {
+		sp = it.p.Pipeline.ForStream(it.sr.lbls)
+	}
+	e := &chunkEntries{EntryIterator: log.NewEntryIterator(raw, sp, nil), sp: sp}
 	if e.Next() {
-		heap.Push(&it.open, e)
+		heap.Push(&it.open, iter.EntryIterator(e))
 		return true
 	}
 	if err := e.Err(); err != nil {
 		it.err = err
 		return false
 	}
-	_ = e.Close()
+	it.done(e)
 	return true
 }
 
@@ -229,7 +263,7 @@ func (it *streamIterator) Next() bool {
 			it.err = err
 			return false
 		} else {
-			_ = it.cur.Close()
+			it.done(it.cur)
 		}
 		it.cur = nil
 	}

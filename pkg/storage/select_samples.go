@@ -59,13 +59,7 @@ func (it *sampleStreamIterator) prefetch(i int) {
 	if i >= len(it.sr.refs) || it.futures[i] != nil {
 		return
 	}
-	f := &future{done: make(chan struct{})}
-	it.futures[i] = f
-	key := ChunkKey(it.tenant, it.sr.fp, it.sr.refs[i])
-	go func() {
-		defer close(f.done)
-		f.c, f.err = it.store.fetchChunk(it.ctx, key)
-	}()
+	it.futures[i] = it.store.startFetch(it.ctx, ChunkKey(it.tenant, it.sr.fp, it.sr.refs[i]))
 }
 
 // openNext opens refs[it.next] and adds its iterator to the open set.
