@@ -213,7 +213,9 @@ func FuzzAppendRoundTrip(f *testing.F) {
 			l := in[len(in)/2].Line
 			a := int(blockSize) % (len(l) + 1)
 			lit := l[a:min(len(l), a+1+int(blockSize>>8)%8)] + []string{"", "\n", "x"}[int(enc)%3]
-			for _, it := range []interface{ Iterate(IterOptions) EntryIterator }{c, d} {
+			for _, it := range []interface {
+				Iterate(IterOptions) EntryIterator
+			}{c, d} {
 				for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
 					var lines, bytes int64
 					got, err := drain(it.Iterate(IterOptions{From: math.MinInt64, Through: math.MaxInt64, Direction: dir,
