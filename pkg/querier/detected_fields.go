@@ -10,6 +10,7 @@ import (
 
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
+	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
 
 // FieldType is the type Loki infers for a detected field from its values.
@@ -252,52 +253,11 @@ func InferType(v string) FieldType {
 		}
 	}
 	if c >= '0' && c <= '9' || c == '.' || c == ',' {
-		if _, ok := parseBytes(v); ok {
+		if _, err := syntax.ParseBytes(v); err == nil {
 			return FieldBytes
 		}
 	}
 	return FieldString
-}
-
-// byteUnits are the units of humanized byte sizes, lower case, with their
-// multipliers: SI (kb = 1000) and IEC (kib, ki = 1024) units, and the bare
-// initials, which are SI.
-var byteUnits = map[string]float64{
-	"": 1, "b": 1,
-	"k": 1e3, "kb": 1e3, "ki": 1 << 10, "kib": 1 << 10,
-	"m": 1e6, "mb": 1e6, "mi": 1 << 20, "mib": 1 << 20,
-	"g": 1e9, "gb": 1e9, "gi": 1 << 30, "gib": 1 << 30,
-	"t": 1e12, "tb": 1e12, "ti": 1 << 40, "tib": 1 << 40,
-	"p": 1e15, "pb": 1e15, "pi": 1 << 50, "pib": 1 << 50,
-	"e": 1e18, "eb": 1e18, "ei": 1 << 60, "eib": 1 << 60,
-}
-
-// parseBytes reads a humanized size: digits (with '.' and ',' allowed),
-// optional spaces, then a unit of byteUnits in any case.
-func parseBytes(s string) (uint64, bool) {
-	n := 0
-	comma := false
-	for n < len(s) && (s[n] >= '0' && s[n] <= '9' || s[n] == '.' || s[n] == ',') {
-		comma = comma || s[n] == ','
-		n++
-	}
-	num := s[:n]
-	if comma {
-		num = strings.ReplaceAll(num, ",", "")
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return 0, false
-	}
-	mult, ok := byteUnits[strings.ToLower(trimSpace(s[n:]))]
-	if !ok {
-		return 0, false
-	}
-	v := f * mult
-	if v >= math.MaxUint64 {
-		return 0, false
-	}
-	return uint64(v), true
 }
 
 // byteSuffixes are the units a value must end with to be rewritten as a
@@ -309,8 +269,8 @@ var byteSuffixes = []string{"b", "kib", "kb", "mib", "mb", "gib", "gb", "tib", "
 // humanized SI form without a space ("2.1MB"); other values, and sizes that
 // also read as durations, are returned unchanged.
 func canonicalBytes(v string) string {
-	b, ok := parseBytes(v)
-	if !ok {
+	b, err := syntax.ParseBytes(v)
+	if err != nil {
 		return v
 	}
 	lower := strings.ToLower(v)

@@ -29,6 +29,8 @@ func TestInferType(t *testing.T) {
 		{"10KB", FieldBytes}, {"3 MiB", FieldBytes}, {"1,024kb", FieldBytes}, {"10k", FieldBytes}, {"2.5gb", FieldBytes}, {"7 B", FieldBytes},
 		{"hello", FieldString}, {"", FieldString}, {"10 apples", FieldString}, {"yes", FieldString}, {"1d", FieldString}, {"-5KB", FieldString},
 		{"12 zb", FieldString},
+		// Space around the unit is any Unicode space, as go-humanize trims it.
+		{"5\u00a0KB", FieldBytes}, {"2 MiB\u2003", FieldBytes},
 	} {
 		if got := InferType(tc.v); got != tc.want {
 			t.Errorf("InferType(%q) = %s, want %s", tc.v, got, tc.want)
