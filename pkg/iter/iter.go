@@ -5,6 +5,7 @@ package iter
 
 import (
 	"container/heap"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -138,23 +139,11 @@ func (m *mergeIterator) Next() bool {
 
 func containsEntry(buf []StreamEntry, e *logproto.Entry) bool {
 	for i := range buf {
-		if buf[i].Line == e.Line && sameMetadata(buf[i].StructuredMetadata, e.StructuredMetadata) {
+		if buf[i].Line == e.Line && slices.Equal(buf[i].StructuredMetadata, e.StructuredMetadata) {
 			return true
 		}
 	}
 	return false
-}
-
-func sameMetadata(a, b []logproto.LabelAdapter) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (m *mergeIterator) At() logproto.Entry    { return m.buf[m.cur].Entry }
