@@ -17,7 +17,6 @@ import (
 
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
-	"github.com/skald-logs/skald/pkg/querier"
 	"github.com/skald-logs/skald/pkg/validation"
 )
 
@@ -57,12 +56,12 @@ type Readiness interface {
 // matching streams per label set or label name, bucket by bucket. It is
 // called concurrently.
 type Volumes interface {
-	Volume(ctx context.Context, tenant string, r querier.VolumeRequest) ([]querier.VolumeBucket, error)
+	Volume(ctx context.Context, tenant string, r logproto.VolumeRequest) ([]logproto.VolumeBucket, error)
 }
 
 // LabelDetector answers /detected_labels. It is called concurrently.
 type LabelDetector interface {
-	DetectedLabels(ctx context.Context, tenant string, r querier.DetectedLabelsRequest) ([]querier.DetectedLabel, error)
+	DetectedLabels(ctx context.Context, tenant string, r logproto.DetectedLabelsRequest) ([]logproto.DetectedLabel, error)
 }
 
 // TenantLimits gives a tenant's limits, which /drilldown-limits publishes.

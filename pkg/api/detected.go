@@ -32,7 +32,7 @@ func (a *API) detectedLabels(w http.ResponseWriter, r *http.Request, tenant stri
 			return
 		}
 	}
-	dls, err := a.deps.Detector.DetectedLabels(r.Context(), tenant, querier.DetectedLabelsRequest{Start: start, End: end, Query: query})
+	dls, err := a.deps.Detector.DetectedLabels(r.Context(), tenant, logproto.DetectedLabelsRequest{Start: start, End: end, Query: query})
 	if err != nil {
 		a.logFailure(r, tenant, err)
 		writeError(w, err)
@@ -154,7 +154,7 @@ func (a *API) detectedFields(w http.ResponseWriter, r *http.Request, tenant stri
 // appendDetectedFields appends
 // {"fields":[{"label":…,"type":…,"cardinality":N,"parsers":[…]|null,"jsonPath":[…]}],"limit":N};
 // jsonPath only for JSON fields, limit only when there are fields.
-func appendDetectedFields(dst []byte, fields []querier.DetectedField, limit uint32) []byte {
+func appendDetectedFields(dst []byte, fields []logproto.DetectedField, limit uint32) []byte {
 	dst = append(dst, `{"fields":[`...)
 	for i, f := range fields {
 		if i > 0 {

@@ -13,22 +13,21 @@ import (
 
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
-	"github.com/skald-logs/skald/pkg/querier"
 )
 
 type fakeDetector struct {
-	reqs   []querier.DetectedLabelsRequest
-	labels []querier.DetectedLabel
+	reqs   []logproto.DetectedLabelsRequest
+	labels []logproto.DetectedLabel
 }
 
-func (f *fakeDetector) DetectedLabels(_ context.Context, _ string, r querier.DetectedLabelsRequest) ([]querier.DetectedLabel, error) {
+func (f *fakeDetector) DetectedLabels(_ context.Context, _ string, r logproto.DetectedLabelsRequest) ([]logproto.DetectedLabel, error) {
 	f.reqs = append(f.reqs, r)
 	return f.labels, nil
 }
 
 func TestDetectedLabelsMatchesLoki(t *testing.T) {
 	f := newFixture(t, nil)
-	d := &fakeDetector{labels: []querier.DetectedLabel{{Label: "app", Cardinality: 2}, {Label: "level", Cardinality: 2}, {Label: "service_name", Cardinality: 2}, {Label: "job", Cardinality: 1}}}
+	d := &fakeDetector{labels: []logproto.DetectedLabel{{Label: "app", Cardinality: 2}, {Label: "level", Cardinality: 2}, {Label: "service_name", Cardinality: 2}, {Label: "job", Cardinality: 1}}}
 	f.api = New(f.api.cfg, Deps{Detector: d}, nil, nil, nil)
 	f.api.now = func() int64 { return testNow }
 	w := f.request(http.MethodGet, "/loki/api/v1/detected_labels?query=%7Bjob%3D%22smoke%22%7D&start=1795444985&end=1795448585", nil)
@@ -38,7 +37,7 @@ func TestDetectedLabelsMatchesLoki(t *testing.T) {
 	if _, h := sampleHeaders(t, "detected-labels.headers"); w.Header().Get("Content-Type") != h.Get("Content-Type") {
 		t.Errorf("Content-Type %q", w.Header().Get("Content-Type"))
 	}
-	if want := (querier.DetectedLabelsRequest{Start: 1795444985e9, End: 1795448585e9, Query: `{job="smoke"}`}); d.reqs[0] != want {
+	if want := (logproto.DetectedLabelsRequest{Start: 1795444985e9, End: 1795448585e9, Query: `{job="smoke"}`}); d.reqs[0] != want {
 		t.Errorf("request %+v, want %+v", d.reqs[0], want)
 	}
 	d.labels = nil

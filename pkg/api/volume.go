@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
-	"github.com/skald-logs/skald/pkg/querier"
 )
 
 // defaultVolumeLimit is the default number of volumes of a bucket.
@@ -49,7 +49,7 @@ func (a *API) volume(w http.ResponseWriter, r *http.Request, tenant string, isRa
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	*buf = appendVolumeResponse(*buf, buckets, req.AggregateBy == querier.AggregateByLabels, time.Since(began).Seconds())
+	*buf = appendVolumeResponse(*buf, buckets, req.AggregateBy == logproto.AggregateByLabels, time.Since(began).Seconds())
 	w.Header().Set("Content-Type", contentTypeJSON)
 	a.writeBody(w, r, *buf)
 }
@@ -58,8 +58,8 @@ func (a *API) volume(w http.ResponseWriter, r *http.Request, tenant string, isRa
 // the default 100), then those of an instant query (limit, time, direction)
 // or of a range query (bounds, limit, direction, step, points), then
 // aggregateBy, targetLabels and, for instant queries, the bounds.
-func (a *API) parseVolumeParams(r *http.Request, isRange bool) (querier.VolumeRequest, error) {
-	var req querier.VolumeRequest
+func (a *API) parseVolumeParams(r *http.Request, isRange bool) (logproto.VolumeRequest, error) {
+	var req logproto.VolumeRequest
 	if l := r.Form.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil {
@@ -88,8 +88,8 @@ func (a *API) parseVolumeParams(r *http.Request, isRange bool) (querier.VolumeRe
 	}
 	switch agg := r.Form.Get("aggregateBy"); agg {
 	case "":
-		req.AggregateBy = querier.AggregateBySeries
-	case querier.AggregateBySeries, querier.AggregateByLabels:
+		req.AggregateBy = logproto.AggregateBySeries
+	case logproto.AggregateBySeries, logproto.AggregateByLabels:
 		req.AggregateBy = agg
 	default:
 		return req, errInvalidAggregation
@@ -120,7 +120,7 @@ type volumeSeries struct {
 // sample (always for /index/volume), else a matrix; series ordered by their
 // first sample, largest first, then by name. A bucket's sample is at the
 // bucket's report time; buckets without data for a series have no sample.
-func appendVolumeResponse(dst []byte, buckets []querier.VolumeBucket, byLabels bool, execSeconds float64) []byte {
+func appendVolumeResponse(dst []byte, buckets []logproto.VolumeBucket, byLabels bool, execSeconds float64) []byte {
 	var series []*volumeSeries
 	index := map[string]*volumeSeries{}
 	matrix := false

@@ -13,25 +13,25 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql/syntax"
-	"github.com/skald-logs/skald/pkg/querier"
 )
 
 type fakeVolumes struct {
 	mu      sync.Mutex
-	reqs    []querier.VolumeRequest
-	buckets []querier.VolumeBucket
+	reqs    []logproto.VolumeRequest
+	buckets []logproto.VolumeBucket
 	err     error
 }
 
-func (f *fakeVolumes) Volume(_ context.Context, _ string, r querier.VolumeRequest) ([]querier.VolumeBucket, error) {
+func (f *fakeVolumes) Volume(_ context.Context, _ string, r logproto.VolumeRequest) ([]logproto.VolumeBucket, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reqs = append(f.reqs, r)
 	return f.buckets, f.err
 }
 
-func newVolumeFixture(t *testing.T, buckets ...querier.VolumeBucket) (*fixture, *fakeVolumes) {
+func newVolumeFixture(t *testing.T, buckets ...logproto.VolumeBucket) (*fixture, *fakeVolumes) {
 	t.Helper()
 	f := newFixture(t, nil)
 	v := &fakeVolumes{buckets: buckets}
@@ -40,7 +40,7 @@ func newVolumeFixture(t *testing.T, buckets ...querier.VolumeBucket) (*fixture, 
 	return f, v
 }
 
-func seriesVolume(ls string, bytes uint64) querier.Volume {
+func seriesVolume(ls string, bytes uint64) logproto.Volume {
 	lbls, err := syntax.ParseMatchers(ls, false)
 	if err != nil {
 		panic(err)
@@ -51,7 +51,7 @@ func seriesVolume(ls string, bytes uint64) querier.Volume {
 	}
 	b.Sort()
 	set := b.Labels()
-	return querier.Volume{Name: set.String(), Labels: set, Bytes: bytes}
+	return logproto.Volume{Name: set.String(), Labels: set, Bytes: bytes}
 }
 
 func TestVolumeParams(t *testing.T) {
@@ -59,18 +59,18 @@ func TestVolumeParams(t *testing.T) {
 	hour := int64(time.Hour)
 	for _, tc := range []struct {
 		target string
-		want   querier.VolumeRequest
+		want   logproto.VolumeRequest
 	}{
-		{"/loki/api/v1/index/volume?" + sel, querier.VolumeRequest{Start: testNow - hour, End: testNow, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 100}},
+		{"/loki/api/v1/index/volume?" + sel, logproto.VolumeRequest{Start: testNow - hour, End: testNow, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 100}},
 		{"/loki/api/v1/index/volume?" + sel + "&limit=0&aggregateBy=labels&targetLabels=app,pod&start=1795444985&end=1795448585",
-			querier.VolumeRequest{Start: 1795444985e9, End: 1795448585e9, Query: `{job="smoke"}`, AggregateBy: "labels", TargetLabels: []string{"app", "pod"}, Limit: 100}},
+			logproto.VolumeRequest{Start: 1795444985e9, End: 1795448585e9, Query: `{job="smoke"}`, AggregateBy: "labels", TargetLabels: []string{"app", "pod"}, Limit: 100}},
 		{"/loki/api/v1/index/volume?" + sel + "&limit=30&since=10m",
-			querier.VolumeRequest{Start: testNow - int64(10*time.Minute), End: testNow, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 30}},
+			logproto.VolumeRequest{Start: testNow - int64(10*time.Minute), End: testNow, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 30}},
 		{"/loki/api/v1/index/volume_range?" + sel + "&start=1795444985&end=1795448585&step=60",
-			querier.VolumeRequest{Start: 1795444985e9, End: 1795448585e9, Step: 60e9, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 100}},
+			logproto.VolumeRequest{Start: 1795444985e9, End: 1795448585e9, Step: 60e9, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 100}},
 		// The default step of a range, as for query_range.
 		{"/loki/api/v1/index/volume_range?" + sel,
-			querier.VolumeRequest{Start: testNow - hour, End: testNow, Step: 14e9, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 100}},
+			logproto.VolumeRequest{Start: testNow - hour, End: testNow, Step: 14e9, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 100}},
 	} {
 		f, v := newVolumeFixture(t)
 		if w := f.request(http.MethodGet, tc.target, nil); w.Code != http.StatusOK {
@@ -119,15 +119,15 @@ func TestVolumeMatchesLoki(t *testing.T) {
 	s := int64(time.Second)
 	for _, tc := range []struct {
 		sample, target string
-		bucket         querier.VolumeBucket
+		bucket         logproto.VolumeBucket
 	}{
 		{"index-volume.json", "/loki/api/v1/index/volume?query=%7Bjob%3D%22smoke%22%7D",
-			querier.VolumeBucket{Time: 1795448556 * s, Volumes: []querier.Volume{seriesVolume(`{job="smoke"}`, 362)}}},
+			logproto.VolumeBucket{Time: 1795448556 * s, Volumes: []logproto.Volume{seriesVolume(`{job="smoke"}`, 362)}}},
 		// One bucket of a range is a vector too, at the bucket's last ms.
 		{"index-volume-range.json", "/loki/api/v1/index/volume_range?query=%7Bjob%3D%22smoke%22%7D",
-			querier.VolumeBucket{Time: 1795448520*s - int64(time.Millisecond), Volumes: []querier.Volume{seriesVolume(`{job="smoke"}`, 362)}}},
+			logproto.VolumeBucket{Time: 1795448520*s - int64(time.Millisecond), Volumes: []logproto.Volume{seriesVolume(`{job="smoke"}`, 362)}}},
 		{"index-volume-aggregateBy-labels.json", "/loki/api/v1/index/volume?query=%7Bjob%3D%22smoke%22%7D&aggregateBy=labels",
-			querier.VolumeBucket{Time: 1795449096 * s, Volumes: []querier.Volume{
+			logproto.VolumeBucket{Time: 1795449096 * s, Volumes: []logproto.Volume{
 				{Name: "app"}, {Name: "job"}, {Name: "level"}, {Name: "service_name"},
 			}}},
 	} {
@@ -147,8 +147,8 @@ func TestVolumeMatchesLoki(t *testing.T) {
 func TestVolumeMatrix(t *testing.T) {
 	s := int64(time.Second)
 	f, _ := newVolumeFixture(t,
-		querier.VolumeBucket{Time: 60*s - int64(time.Millisecond), Volumes: []querier.Volume{seriesVolume(`{app="b"}`, 10), seriesVolume(`{app="a"}`, 10)}},
-		querier.VolumeBucket{Time: 90 * s, Volumes: []querier.Volume{seriesVolume(`{app="c"}`, 500), seriesVolume(`{app="a"}`, 7)}},
+		logproto.VolumeBucket{Time: 60*s - int64(time.Millisecond), Volumes: []logproto.Volume{seriesVolume(`{app="b"}`, 10), seriesVolume(`{app="a"}`, 10)}},
+		logproto.VolumeBucket{Time: 90 * s, Volumes: []logproto.Volume{seriesVolume(`{app="c"}`, 500), seriesVolume(`{app="a"}`, 7)}},
 	)
 	w := f.request(http.MethodGet, "/loki/api/v1/index/volume_range?query=%7Bapp%3D~%22.%2B%22%7D&start=0&end=90&step=60", nil)
 	var r struct {

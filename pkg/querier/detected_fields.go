@@ -13,36 +13,12 @@ import (
 	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
 
-// FieldType is the type Loki infers for a detected field from its values.
-type FieldType string
-
-// The field types, in the order Loki tries them.
-const (
-	FieldInt      FieldType = "int"
-	FieldFloat    FieldType = "float"
-	FieldBoolean  FieldType = "boolean"
-	FieldDuration FieldType = "duration"
-	FieldBytes    FieldType = "bytes"
-	FieldString   FieldType = "string"
-)
-
-// DetectedField is one field found in log entries: a structured-metadata
-// key (Parsers nil) or a name extracted from lines by the query's own
-// parsers or by detection (Parsers lists them: "json", "logfmt").
-type DetectedField struct {
-	Label       string
-	Type        FieldType
-	Cardinality uint64   // distinct values seen
-	Parsers     []string // nil for structured metadata
-	JSONPath    []string // the keys leading to the field in a JSON line; nil otherwise
-}
-
 // Labels that parsers set on failure, never fields.
 var errorLabels = map[string]bool{"__error__": true, "__error_details__": true, "__preserve_error__": true}
 
 // fieldAcc accumulates one field.
 type fieldAcc struct {
-	typ     FieldType
+	typ     logproto.DetectedFieldType
 	parsers []string
 	path    []string
 	values  map[string]struct{}
@@ -64,13 +40,13 @@ type fieldAcc struct {
 //
 // Streams are read in label order and entries in the order given (newest
 // first for Loki's backward query). Fields are returned sorted by name.
-func DetectFields(streams []logql.Stream, limit int) []DetectedField {
+func DetectFields(streams []logql.Stream, limit int) []logproto.DetectedField {
 	d := fieldDetector{limit: limit, fields: map[string]*fieldAcc{}, typedSM: map[string]bool{}, typed: map[string]bool{}}
 	forEntries(streams, d.entry)
-	out := make([]DetectedField, 0, len(d.order))
+	out := make([]logproto.DetectedField, 0, len(d.order))
 	for _, name := range d.order {
 		acc := d.fields[name]
-		out = append(out, DetectedField{
+		out = append(out, logproto.DetectedField{
 			Label:       name,
 			Type:        acc.typ,
 			Cardinality: uint64(len(acc.values)),
@@ -78,7 +54,7 @@ func DetectFields(streams []logql.Stream, limit int) []DetectedField {
 			JSONPath:    acc.path,
 		})
 	}
-	slices.SortFunc(out, func(a, b DetectedField) int { return cmp.Compare(a.Label, b.Label) })
+	slices.SortFunc(out, func(a, b logproto.DetectedField) int { return cmp.Compare(a.Label, b.Label) })
 	return out
 }
 
@@ -104,7 +80,7 @@ func (d *fieldDetector) get(name string) *fieldAcc {
 	if len(d.fields) >= d.limit {
 		return nil
 	}
-	acc := &fieldAcc{typ: FieldString, values: map[string]struct{}{}}
+	acc := &fieldAcc{typ: logproto.DetectedFieldString, values: map[string]struct{}{}}
 	d.fields[name] = acc
 	d.order = append(d.order, name)
 	return acc
@@ -225,39 +201,39 @@ func forEntries(streams []logql.Stream, fn func(e *logproto.Entry, isLabel func(
 // int, float, boolean (Go's strconv.ParseBool), duration (Go's
 // time.ParseDuration), bytes (humanized sizes such as "10 KB" or "3MiB"),
 // else string.
-func InferType(v string) FieldType {
+func InferType(v string) logproto.DetectedFieldType {
 	// Cheap looks first: the strconv and time parsers allocate an error
 	// for every value they refuse, and most values are plain words.
 	if v == "" {
-		return FieldString
+		return logproto.DetectedFieldString
 	}
 	c := v[0]
 	numeric := c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.'
 	if numeric {
 		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return FieldInt
+			return logproto.DetectedFieldInt
 		}
 	}
 	if numeric || c == 'i' || c == 'I' || c == 'n' || c == 'N' {
 		if _, err := strconv.ParseFloat(v, 64); err == nil {
-			return FieldFloat
+			return logproto.DetectedFieldFloat
 		}
 	}
 	switch v {
 	case "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False":
-		return FieldBoolean
+		return logproto.DetectedFieldBoolean
 	}
 	if numeric {
 		if _, err := time.ParseDuration(v); err == nil {
-			return FieldDuration
+			return logproto.DetectedFieldDuration
 		}
 	}
 	if c >= '0' && c <= '9' || c == '.' || c == ',' {
 		if _, err := syntax.ParseBytes(v); err == nil {
-			return FieldBytes
+			return logproto.DetectedFieldBytes
 		}
 	}
-	return FieldString
+	return logproto.DetectedFieldString
 }
 
 // byteSuffixes are the units a value must end with to be rewritten as a

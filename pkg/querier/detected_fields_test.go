@@ -20,17 +20,17 @@ import (
 func TestInferType(t *testing.T) {
 	for _, tc := range []struct {
 		v    string
-		want FieldType
+		want logproto.DetectedFieldType
 	}{
-		{"12", FieldInt}, {"-3", FieldInt}, {"0", FieldInt}, {"1", FieldInt},
-		{"1.5", FieldFloat}, {"1e3", FieldFloat}, {"-0.25", FieldFloat}, {"NaN", FieldFloat}, {"inf", FieldFloat},
-		{"true", FieldBoolean}, {"FALSE", FieldBoolean}, {"t", FieldBoolean}, {"F", FieldBoolean},
-		{"12ms", FieldDuration}, {"1h30m", FieldDuration}, {"-2s", FieldDuration}, {"5m", FieldDuration}, {"1.5µs", FieldDuration},
-		{"10KB", FieldBytes}, {"3 MiB", FieldBytes}, {"1,024kb", FieldBytes}, {"10k", FieldBytes}, {"2.5gb", FieldBytes}, {"7 B", FieldBytes},
-		{"hello", FieldString}, {"", FieldString}, {"10 apples", FieldString}, {"yes", FieldString}, {"1d", FieldString}, {"-5KB", FieldString},
-		{"12 zb", FieldString},
+		{"12", logproto.DetectedFieldInt}, {"-3", logproto.DetectedFieldInt}, {"0", logproto.DetectedFieldInt}, {"1", logproto.DetectedFieldInt},
+		{"1.5", logproto.DetectedFieldFloat}, {"1e3", logproto.DetectedFieldFloat}, {"-0.25", logproto.DetectedFieldFloat}, {"NaN", logproto.DetectedFieldFloat}, {"inf", logproto.DetectedFieldFloat},
+		{"true", logproto.DetectedFieldBoolean}, {"FALSE", logproto.DetectedFieldBoolean}, {"t", logproto.DetectedFieldBoolean}, {"F", logproto.DetectedFieldBoolean},
+		{"12ms", logproto.DetectedFieldDuration}, {"1h30m", logproto.DetectedFieldDuration}, {"-2s", logproto.DetectedFieldDuration}, {"5m", logproto.DetectedFieldDuration}, {"1.5µs", logproto.DetectedFieldDuration},
+		{"10KB", logproto.DetectedFieldBytes}, {"3 MiB", logproto.DetectedFieldBytes}, {"1,024kb", logproto.DetectedFieldBytes}, {"10k", logproto.DetectedFieldBytes}, {"2.5gb", logproto.DetectedFieldBytes}, {"7 B", logproto.DetectedFieldBytes},
+		{"hello", logproto.DetectedFieldString}, {"", logproto.DetectedFieldString}, {"10 apples", logproto.DetectedFieldString}, {"yes", logproto.DetectedFieldString}, {"1d", logproto.DetectedFieldString}, {"-5KB", logproto.DetectedFieldString},
+		{"12 zb", logproto.DetectedFieldString},
 		// Space around the unit is any Unicode space, as go-humanize trims it.
-		{"5\u00a0KB", FieldBytes}, {"2 MiB\u2003", FieldBytes},
+		{"5\u00a0KB", logproto.DetectedFieldBytes}, {"2 MiB\u2003", logproto.DetectedFieldBytes},
 	} {
 		if got := InferType(tc.v); got != tc.want {
 			t.Errorf("InferType(%q) = %s, want %s", tc.v, got, tc.want)
@@ -105,7 +105,7 @@ func entry(ts int64, line string, kv ...string) logproto.Entry {
 	return e
 }
 
-func formatFields(fs []DetectedField) string {
+func formatFields(fs []logproto.DetectedField) string {
 	var b strings.Builder
 	for _, f := range fs {
 		fmt.Fprintf(&b, "%s %s %d %v %v\n", f.Label, f.Type, f.Cardinality, f.Parsers, f.JSONPath)
@@ -284,8 +284,8 @@ func TestDetectFieldsRealJSON(t *testing.T) {
 			t.Errorf("%s: parsers %v path %v", f.Label, f.Parsers, f.JSONPath)
 		}
 	}
-	i := slices.IndexFunc(got, func(f DetectedField) bool { return f.Label == "server_zones_hg_nginx_org_requests" })
-	if i < 0 || got[i].Type != FieldInt || !slices.Equal(got[i].JSONPath, []string{"server_zones", "hg.nginx.org", "requests"}) {
+	i := slices.IndexFunc(got, func(f logproto.DetectedField) bool { return f.Label == "server_zones_hg_nginx_org_requests" })
+	if i < 0 || got[i].Type != logproto.DetectedFieldInt || !slices.Equal(got[i].JSONPath, []string{"server_zones", "hg.nginx.org", "requests"}) {
 		t.Errorf("server_zones_hg_nginx_org_requests: %+v", got)
 	}
 }

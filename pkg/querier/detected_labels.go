@@ -9,21 +9,6 @@ import (
 	"github.com/skald-logs/skald/pkg/logproto"
 )
 
-// DetectedLabelsRequest asks for the stream labels worth grouping by, of the
-// streams that match Query (a stream selector; empty: all) and have data in
-// [Start, End).
-type DetectedLabelsRequest struct {
-	Start int64
-	End   int64
-	Query string
-}
-
-// DetectedLabel is a stream label and how many values it has.
-type DetectedLabel struct {
-	Label       string
-	Cardinality uint64
-}
-
 // staticLabels are kept whatever their values look like.
 var staticLabels = map[string]bool{"cluster": true, "namespace": true, "instance": true, "pod": true}
 
@@ -33,12 +18,12 @@ var staticLabels = map[string]bool{"cluster": true, "namespace": true, "instance
 // one or two values of 0 and 1 do not count as IDs) is left out, except
 // cluster, namespace, instance and pod. The result is sorted by cardinality,
 // highest first, then by name.
-func (q *Querier) DetectedLabels(ctx context.Context, tenant string, r DetectedLabelsRequest) ([]DetectedLabel, error) {
+func (q *Querier) DetectedLabels(ctx context.Context, tenant string, r logproto.DetectedLabelsRequest) ([]logproto.DetectedLabel, error) {
 	names, err := q.Labels(ctx, tenant, logproto.LabelRequest{Start: r.Start, End: r.End, Query: r.Query})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]DetectedLabel, 0, len(names))
+	out := make([]logproto.DetectedLabel, 0, len(names))
 	for _, name := range names {
 		values, err := q.Labels(ctx, tenant, logproto.LabelRequest{Name: name, Start: r.Start, End: r.End, Query: r.Query})
 		if err != nil {
@@ -47,9 +32,9 @@ func (q *Querier) DetectedLabels(ctx context.Context, tenant string, r DetectedL
 		if len(values) == 0 || !staticLabels[name] && allIDs(values) {
 			continue
 		}
-		out = append(out, DetectedLabel{Label: name, Cardinality: uint64(len(values))})
+		out = append(out, logproto.DetectedLabel{Label: name, Cardinality: uint64(len(values))})
 	}
-	slices.SortFunc(out, func(a, b DetectedLabel) int {
+	slices.SortFunc(out, func(a, b logproto.DetectedLabel) int {
 		if c := cmp.Compare(b.Cardinality, a.Cardinality); c != 0 {
 			return c
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/skald-logs/skald/pkg/iter"
+	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
 )
 
@@ -76,7 +77,7 @@ func TestDetectedLabels(t *testing.T) {
 		{"", "[app:5 port:3 debug:2 job:2 level:2 pod:2 service_name:2]"},
 		{`{job="smoke"}`, "[app:2 level:2 pod:2 service_name:2 job:1]"},
 	} {
-		got, err := q.DetectedLabels(context.Background(), "t", DetectedLabelsRequest{Start: 0, End: 10, Query: tc.query})
+		got, err := q.DetectedLabels(context.Background(), "t", logproto.DetectedLabelsRequest{Start: 0, End: 10, Query: tc.query})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,12 +17,6 @@ import (
 	"github.com/skald-logs/skald/pkg/storage"
 )
 
-// Ways to aggregate volumes, as Loki names them.
-const (
-	AggregateBySeries = "series"
-	AggregateByLabels = "labels"
-)
-
 // matchAny is the selector that asks for the volume of every stream.
 const matchAny = "{}"
 
@@ -48,42 +42,6 @@ type StreamVolumer interface {
 	StreamVolumes(ctx context.Context, tenant string, from, through int64, matchers []*labels.Matcher) ([]storage.StreamVolume, error)
 }
 
-// VolumeRequest asks how many bytes of log lines the streams that match
-// Query hold in [Start, End), aggregated by label set or by label name and
-// split into buckets of Step (0: one bucket).
-type VolumeRequest struct {
-	Start, End int64 // Unix ns
-	Step       int64 // ns; 0 answers one bucket for the whole range
-	// Query is a stream selector; "{}" selects every stream.
-	Query string
-	// TargetLabels, when set, are the labels to aggregate into; streams
-	// that lack one of them are left out.
-	TargetLabels []string
-	// AggregateBy is AggregateBySeries (default) or AggregateByLabels.
-	AggregateBy string
-	// Limit caps the volumes of each bucket (the largest are kept).
-	Limit int
-}
-
-// Volume is the bytes of one aggregated label set or label name.
-type Volume struct {
-	// Name is the label set in Prometheus text form ({app="api"}), or the
-	// label name when aggregating by labels.
-	Name string
-	// Labels is the label set, or {<name>=""} when aggregating by labels.
-	Labels labels.Labels
-	Bytes  uint64
-}
-
-// VolumeBucket is the answer for one bucket of a VolumeRequest.
-type VolumeBucket struct {
-	Start, End int64 // the bucket covers [Start, End)
-	// Time is when Loki reports the bucket: the request's end for the last
-	// bucket, the last millisecond of the bucket for the others.
-	Time    int64
-	Volumes []Volume // largest first (ties by name), at most Limit
-}
-
 // Volume answers Loki's /index/volume and /index/volume_range. Stored
 // chunks are counted from the index (a chunk straddling a bucket bound
 // counts for the share of its time span inside); entries the ingesters still
@@ -95,11 +53,11 @@ type VolumeBucket struct {
 // with TargetLabels into those labels, and only streams that have all of
 // them count. By labels, each label name of a stream (or each target label)
 // receives the stream's bytes.
-func (q *Querier) Volume(ctx context.Context, tenant string, r VolumeRequest) ([]VolumeBucket, error) {
+func (q *Querier) Volume(ctx context.Context, tenant string, r logproto.VolumeRequest) ([]logproto.VolumeBucket, error) {
 	switch r.AggregateBy {
 	case "":
-		r.AggregateBy = AggregateBySeries
-	case AggregateBySeries, AggregateByLabels:
+		r.AggregateBy = logproto.AggregateBySeries
+	case logproto.AggregateBySeries, logproto.AggregateByLabels:
 	default:
 		return nil, badRequestError("invalid aggregation option")
 	}
@@ -131,7 +89,7 @@ func (q *Querier) Volume(ctx context.Context, tenant string, r VolumeRequest) ([
 		}
 	}
 
-	out := make([]VolumeBucket, len(buckets))
+	out := make([]logproto.VolumeBucket, len(buckets))
 	for i, b := range buckets {
 		b.Volumes = acc.result(i, r.Limit)
 		out[i] = b
@@ -141,10 +99,10 @@ func (q *Querier) Volume(ctx context.Context, tenant string, r VolumeRequest) ([
 
 // addStored spreads a stream's chunks over the buckets, each chunk over the
 // buckets its span touches.
-func addStored(sv storage.StreamVolume, buckets []VolumeBucket, acc *volumeAcc, g *volumeGrouping) {
+func addStored(sv storage.StreamVolume, buckets []logproto.VolumeBucket, acc *volumeAcc, g *volumeGrouping) {
 	sums := make(map[int]uint64, 1)
 	for _, c := range sv.Chunks {
-		i, _ := slices.BinarySearchFunc(buckets, c.From, func(b VolumeBucket, ts int64) int {
+		i, _ := slices.BinarySearchFunc(buckets, c.From, func(b logproto.VolumeBucket, ts int64) int {
 			if b.End <= ts {
 				return -1
 			}
@@ -165,7 +123,7 @@ func addStored(sv storage.StreamVolume, buckets []VolumeBucket, acc *volumeAcc, 
 // store does not: their unflushed chunks when they report volumes,
 // otherwise their entries that no stored chunk of the same stream covers.
 func (q *Querier) ingesterVolume(ctx context.Context, tenant string, from, through int64, g *volumeGrouping,
-	chunks map[string][]storage.ChunkVolume, buckets []VolumeBucket, acc *volumeAcc) error {
+	chunks map[string][]storage.ChunkVolume, buckets []logproto.VolumeBucket, acc *volumeAcc) error {
 	if vs, ok := q.ingesters.(StreamVolumer); ok {
 		held, err := vs.StreamVolumes(ctx, tenant, from, through, g.matchers)
 		if err != nil {
@@ -232,7 +190,7 @@ func coverSelectors(series []labels.Labels) [][]*labels.Matcher {
 }
 
 func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string][]storage.ChunkVolume, counted map[string]bool,
-	buckets []VolumeBucket, acc *volumeAcc, g *volumeGrouping) error {
+	buckets []logproto.VolumeBucket, acc *volumeAcc, g *volumeGrouping) error {
 	type stream struct {
 		lbls   labels.Labels
 		key    string
@@ -298,14 +256,14 @@ func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string]
 // volumeBuckets splits [start, end) as Loki's frontend splits a volume
 // request: buckets aligned to multiples of step, the first starting at
 // start and the last ending at end.
-func volumeBuckets(start, end, step int64) []VolumeBucket {
+func volumeBuckets(start, end, step int64) []logproto.VolumeBucket {
 	if step <= 0 || end <= start {
-		return []VolumeBucket{{Start: start, End: end, Time: end}}
+		return []logproto.VolumeBucket{{Start: start, End: end, Time: end}}
 	}
-	var out []VolumeBucket
+	var out []logproto.VolumeBucket
 	aligned := start - floorMod(start, step)
 	for s := aligned; s < end; s += step {
-		b := VolumeBucket{Start: max(s, start), End: s + step}
+		b := logproto.VolumeBucket{Start: max(s, start), End: s + step}
 		if b.End >= end {
 			b.End, b.Time = end, end
 		} else {
@@ -333,8 +291,8 @@ type volumeGrouping struct {
 	keep     map[string]bool // otherwise the labels to keep
 }
 
-func newVolumeGrouping(r VolumeRequest) (*volumeGrouping, error) {
-	g := &volumeGrouping{byLabels: r.AggregateBy == AggregateByLabels, keep: map[string]bool{}}
+func newVolumeGrouping(r logproto.VolumeRequest) (*volumeGrouping, error) {
+	g := &volumeGrouping{byLabels: r.AggregateBy == logproto.AggregateByLabels, keep: map[string]bool{}}
 	if r.Query != matchAny {
 		ms, err := syntax.ParseMatchers(r.Query, true)
 		if err != nil {
@@ -365,14 +323,14 @@ func newVolumeGrouping(r VolumeRequest) (*volumeGrouping, error) {
 
 // volumeAcc sums bytes per bucket and name.
 type volumeAcc struct {
-	buckets []map[string]*Volume
+	buckets []map[string]*logproto.Volume
 	b       labels.ScratchBuilder
 }
 
 func newVolumeAcc(n int) *volumeAcc {
-	a := &volumeAcc{buckets: make([]map[string]*Volume, n)}
+	a := &volumeAcc{buckets: make([]map[string]*logproto.Volume, n)}
 	for i := range a.buckets {
-		a.buckets[i] = map[string]*Volume{}
+		a.buckets[i] = map[string]*logproto.Volume{}
 	}
 	return a
 }
@@ -390,7 +348,7 @@ func (a *volumeAcc) add(i int, lbls labels.Labels, bytes uint64, g *volumeGroupi
 			}
 			v := m[l.Name]
 			if v == nil {
-				v = &Volume{Name: l.Name, Labels: labels.FromStrings(l.Name, "")}
+				v = &logproto.Volume{Name: l.Name, Labels: labels.FromStrings(l.Name, "")}
 				m[l.Name] = v
 			}
 			v.Bytes += bytes
@@ -408,19 +366,19 @@ func (a *volumeAcc) add(i int, lbls labels.Labels, bytes uint64, g *volumeGroupi
 	name := set.String()
 	v := m[name]
 	if v == nil {
-		v = &Volume{Name: name, Labels: set}
+		v = &logproto.Volume{Name: name, Labels: set}
 		m[name] = v
 	}
 	v.Bytes += bytes
 }
 
 // result returns bucket i's volumes, largest first, at most limit.
-func (a *volumeAcc) result(i int, limit int) []Volume {
-	out := make([]Volume, 0, len(a.buckets[i]))
+func (a *volumeAcc) result(i int, limit int) []logproto.Volume {
+	out := make([]logproto.Volume, 0, len(a.buckets[i]))
 	for _, v := range a.buckets[i] {
 		out = append(out, *v)
 	}
-	slices.SortFunc(out, func(x, y Volume) int {
+	slices.SortFunc(out, func(x, y logproto.Volume) int {
 		if c := cmp.Compare(y.Bytes, x.Bytes); c != 0 {
 			return c
 		}

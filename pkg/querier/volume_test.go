@@ -119,7 +119,7 @@ func lines(ts int64, n, size int) []logproto.Entry {
 }
 
 // formatVolumes prints a bucket's volumes as "name=bytes" in order.
-func formatVolumes(vs []Volume) string {
+func formatVolumes(vs []logproto.Volume) string {
 	parts := make([]string, len(vs))
 	for i, v := range vs {
 		parts[i] = fmt.Sprintf("%s=%d", v.Name, v.Bytes)
@@ -157,15 +157,15 @@ func TestVolumeAggregation(t *testing.T) {
 		{"target labels", `{app=~".+"}`, []string{"pod"}, "", 0, `{pod="p1"}=1000 {pod="p2"}=300`},
 		{"target in selector", `{env="prod"}`, []string{"env"}, "", 0, `{env="prod"}=1900`},
 		// By labels, every label name of a stream receives its bytes.
-		{"by labels", `{app=~".+"}`, nil, AggregateByLabels, 0, `app=2200 env=2200 pod=1300`},
-		{"by labels, targets", `{app=~".+"}`, []string{"pod"}, AggregateByLabels, 0, `pod=1300`},
+		{"by labels", `{app=~".+"}`, nil, logproto.AggregateByLabels, 0, `app=2200 env=2200 pod=1300`},
+		{"by labels, targets", `{app=~".+"}`, []string{"pod"}, logproto.AggregateByLabels, 0, `pod=1300`},
 		// Limit keeps the largest; ties go by name.
 		{"limit", `{}`, nil, "", 2, `{app="api", env="prod", pod="p1"}=1000 {app="web", env="prod"}=900`},
 		{"nothing matches", `{app="none"}`, nil, "", 0, ``},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := New(Config{}, ing, store, nil)
-			buckets, err := q.Volume(context.Background(), "t", VolumeRequest{
+			buckets, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{
 				Start: 0, End: 60 * sec, Query: tc.query, TargetLabels: tc.targets, AggregateBy: tc.by, Limit: tc.limit,
 			})
 			if err != nil {
@@ -186,10 +186,10 @@ func TestVolumeLabelsOfAggregates(t *testing.T) {
 		chunks: []storage.ChunkVolume{{From: 1, Through: 2, Bytes: 7}}}}}
 	q := New(Config{}, volIngesters{&volSource{}}, store, nil)
 	for _, tc := range []struct{ by, want string }{
-		{AggregateBySeries, `{app="api"}`},
-		{AggregateByLabels, `{app=""}`},
+		{logproto.AggregateBySeries, `{app="api"}`},
+		{logproto.AggregateByLabels, `{app=""}`},
 	} {
-		b, err := q.Volume(context.Background(), "t", VolumeRequest{Start: 0, End: 10, Query: `{app="api"}`, TargetLabels: []string{"app"}, AggregateBy: tc.by})
+		b, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: 0, End: 10, Query: `{app="api"}`, TargetLabels: []string{"app"}, AggregateBy: tc.by})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,13 +202,13 @@ func TestVolumeLabelsOfAggregates(t *testing.T) {
 func TestVolumeTargetsAddMatchers(t *testing.T) {
 	store := &volSource{}
 	q := New(Config{}, volIngesters{&volSource{}}, store, nil)
-	if _, err := q.Volume(context.Background(), "t", VolumeRequest{Start: 0, End: 10, Query: `{app="a"}`, TargetLabels: []string{"app", "pod"}}); err != nil {
+	if _, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: 0, End: 10, Query: `{app="a"}`, TargetLabels: []string{"app", "pod"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(store.matchers[0]); got != `[app="a" pod=~".+"]` {
 		t.Errorf("store asked for %s", got)
 	}
-	if _, err := q.Volume(context.Background(), "t", VolumeRequest{Start: 0, End: 10, Query: `{}`}); err != nil {
+	if _, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: 0, End: 10, Query: `{}`}); err != nil {
 		t.Fatal(err)
 	}
 	if len(store.matchers[1]) != 0 {
@@ -225,7 +225,7 @@ func TestVolumeIngesterEntriesNotDoubleCounted(t *testing.T) {
 	store := &volSource{streams: []volStream{{lbls: lbls, chunks: []storage.ChunkVolume{{From: 10 * sec, Through: 12 * sec, Bytes: 30}}}}}
 	ing := volIngesters{&volSource{streams: []volStream{{lbls: lbls, entries: append(append([]logproto.Entry{}, flushed...), fresh...)}}}}
 	q := New(Config{}, ing, store, nil)
-	b, err := q.Volume(context.Background(), "t", VolumeRequest{Start: 0, End: 60 * sec, Query: `{app="a"}`})
+	b, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: 0, End: 60 * sec, Query: `{app="a"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestVolumeIngestersThatReportVolumes(t *testing.T) {
 	// never asked for entries.
 	ing := &volSource{streams: []volStream{{lbls: lbls, chunks: []storage.ChunkVolume{{From: 20 * sec, Through: 22 * sec, Bytes: 12}}}}}
 	q := New(Config{}, ing, store, nil)
-	b, err := q.Volume(context.Background(), "t", VolumeRequest{Start: 0, End: 60 * sec, Query: `{app="a"}`})
+	b, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: 0, End: 60 * sec, Query: `{app="a"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestVolumeBucketsAndProrating(t *testing.T) {
 	}}}}}
 	q := New(Config{}, ing, store, nil)
 	// Step 10s from 3s to 33s: buckets [3,10) [10,20) [20,30) [30,33).
-	b, err := q.Volume(context.Background(), "t", VolumeRequest{Start: 3 * sec, End: 33 * sec, Step: 10 * sec, Query: `{app="a"}`})
+	b, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: 3 * sec, End: 33 * sec, Step: 10 * sec, Query: `{app="a"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,13 +290,13 @@ func TestVolumeAsksIngestersOnlyForRecentRanges(t *testing.T) {
 	q := New(Config{QueryIngestersWithin: time.Hour}, volIngesters{ing}, &volSource{}, nil)
 	q.now = func() time.Time { return now }
 	old := now.Add(-2 * time.Hour).UnixNano()
-	if _, err := q.Volume(context.Background(), "t", VolumeRequest{Start: old - sec, End: old, Query: `{a="b"}`}); err != nil {
+	if _, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: old - sec, End: old, Query: `{a="b"}`}); err != nil {
 		t.Fatal(err)
 	}
 	if len(ing.selected) != 0 {
 		t.Errorf("ingesters asked for an old range: %v", ing.selected)
 	}
-	if _, err := q.Volume(context.Background(), "t", VolumeRequest{Start: old, End: now.UnixNano(), Query: `{a="b"}`}); err != nil {
+	if _, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: old, End: now.UnixNano(), Query: `{a="b"}`}); err != nil {
 		t.Fatal(err)
 	}
 	if want := [2]int64{now.Add(-time.Hour).UnixNano(), now.UnixNano()}; len(ing.selected) != 1 || ing.selected[0] != want {
@@ -330,7 +330,7 @@ func TestVolumeMatchAnyCountsEachStreamOnce(t *testing.T) {
 		{lbls: a, entries: lines(sec, 2, 10)}, {lbls: b, entries: lines(sec, 1, 7)}, {lbls: c, entries: lines(sec, 3, 1)},
 	}}}
 	q := New(Config{}, ing, &volSource{}, nil)
-	bs, err := q.Volume(context.Background(), "t", VolumeRequest{Start: 0, End: 60 * sec, Query: `{}`})
+	bs, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Start: 0, End: 60 * sec, Query: `{}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,18 +344,18 @@ func TestVolumeMatchAnyCountsEachStreamOnce(t *testing.T) {
 
 func TestVolumeErrors(t *testing.T) {
 	q := New(Config{}, volIngesters{&volSource{}}, &volSource{}, nil)
-	_, err := q.Volume(context.Background(), "t", VolumeRequest{Query: `{a="b"}`, AggregateBy: "pods"})
+	_, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Query: `{a="b"}`, AggregateBy: "pods"})
 	if !errors.Is(err, logql.ErrBadRequest) || err.Error() != "invalid aggregation option" {
 		t.Errorf("bad aggregateBy: %v", err)
 	}
-	if _, err := q.Volume(context.Background(), "t", VolumeRequest{Query: `{a=~".*"}`}); err == nil {
+	if _, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Query: `{a=~".*"}`}); err == nil {
 		t.Error("a selector matching everything was accepted")
 	}
-	if _, err := q.Volume(context.Background(), "t", VolumeRequest{Query: ``}); err == nil {
+	if _, err := q.Volume(context.Background(), "t", logproto.VolumeRequest{Query: ``}); err == nil {
 		t.Error("an empty selector was accepted")
 	}
 	noVolumes := New(Config{}, volIngesters{&volSource{}}, &source{}, nil)
-	if _, err := noVolumes.Volume(context.Background(), "t", VolumeRequest{Query: `{a="b"}`}); !errors.Is(err, ErrVolumeUnsupported) {
+	if _, err := noVolumes.Volume(context.Background(), "t", logproto.VolumeRequest{Query: `{a="b"}`}); !errors.Is(err, ErrVolumeUnsupported) {
 		t.Errorf("store without volumes: %v", err)
 	}
 }
@@ -398,7 +398,7 @@ func BenchmarkVolumeIngesterEntries(b *testing.B) {
 		store.streams = append(store.streams, volStream{lbls: lbls, chunks: []storage.ChunkVolume{{From: 0, Through: 30*sec - 1, Bytes: 50000}}})
 	}
 	q := New(Config{}, volIngesters{&ing}, &store, nil)
-	req := VolumeRequest{Start: 0, End: 60 * sec, Step: sec, Query: `{app=~".+"}`, TargetLabels: []string{"app"}}
+	req := logproto.VolumeRequest{Start: 0, End: 60 * sec, Step: sec, Query: `{app=~".+"}`, TargetLabels: []string{"app"}}
 	b.SetBytes(size)
 	b.ReportAllocs()
 	for b.Loop() {
