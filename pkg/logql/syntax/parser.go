@@ -179,36 +179,19 @@ func (p *parser) stageLater(node any, err error) {
 	}
 }
 
-// binaryPrecedence returns the precedence of a binary operator token, from
-// 1 (or) to 6 (^), or 0.
-func binaryPrecedence(k tokenKind) int {
-	switch k {
-	case tokOr:
-		return 1
-	case tokAnd, tokUnless:
-		return 2
-	case tokCmpEq, tokNeq, tokLt, tokLte, tokGt, tokGte:
-		return 3
-	case tokAdd, tokSub:
-		return 4
-	case tokMul, tokDiv, tokMod:
-		return 5
-	case tokPow:
-		return 6
-	}
-	return 0
-}
-
 // parseExpr parses binary operations of precedence at least minPrec by
 // precedence climbing; all operators are left-associative but ^.
 func (p *parser) parseExpr(minPrec int) Expr {
 	lhs := p.parseUnary()
 	for {
-		prec := binaryPrecedence(p.tok.kind)
-		if prec == 0 || prec < minPrec {
+		op, isOp := binOps[p.tok.kind]
+		if !isOp {
 			return lhs
 		}
-		op := binOps[p.tok.kind]
+		prec := binOpPrecedence(op)
+		if prec < minPrec {
+			return lhs
+		}
 		p.next()
 		bin := &BinOpExpr{Op: op}
 		p.parseBinOpModifiers(bin)

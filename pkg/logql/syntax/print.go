@@ -263,7 +263,8 @@ func (e *VectorAggregationExpr) String() string {
 	return sb.String()
 }
 
-// binOpPrecedence is the precedence of a binary operator, 1 (or) to 6 (^).
+// binOpPrecedence is the precedence of a binary operator, 1 (or) to 6 (^):
+// the parser climbs it and String parenthesizes by it.
 func binOpPrecedence(op string) int {
 	switch op {
 	case OpTypeOr:
