@@ -149,10 +149,15 @@ var readerPool = sync.Pool{New: func() any { return new(blockReader) }}
 func getReader() *blockReader { return readerPool.Get().(*blockReader) }
 
 func putReader(r *blockReader) {
-	if cap(r.buf) > 2*maxBlockPayload {
+	d := &r.bi.d
+	if cap(r.buf) > 2*maxBlockPayload || cap(d.ts) > 2*maxBlockPayload/minEntryLen {
 		return // an outsized block: let it go
 	}
-	r.bi.d.payload = nil
+	// Drop the references to the block's memory and strings.
+	d.payload = nil
+	clear(d.sets)
+	clear(d.arena)
+	clear(d.syms)
 	readerPool.Put(r)
 }
 
