@@ -96,6 +96,7 @@ func (a *App) has(target string) bool { return a.targets[target] }
 // Run serves until ctx is cancelled (or POST /ingester/shutdown), then
 // stops: an ingester leaves the ring after flushing its chunks.
 func (a *App) Run(ctx context.Context) error {
+	defer a.applyMemoryLimit()()
 	ln, err := net.Listen("tcp", a.http.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

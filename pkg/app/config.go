@@ -71,6 +71,8 @@ type ServerConfig struct {
 	GRPCMinTimeBetweenPings  time.Duration `yaml:"grpc_server_min_time_between_pings"`
 	GRPCPingWithoutStream    bool          `yaml:"grpc_server_ping_without_stream_allowed"`
 	GracefulShutdownTimeout  time.Duration `yaml:"graceful_shutdown_timeout"`
+	// MemoryLimit is the Go runtime's soft memory limit (memlimit.go).
+	MemoryLimit memoryLimit `yaml:"memory_limit"`
 }
 
 // CommonConfig holds settings shared by components.
@@ -110,6 +112,8 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.Server.GRPCPingWithoutStream, "server.grpc.keepalive.ping-without-stream-allowed", true, "Allow clients to ping without an active stream.")
 	f.DurationVar(&c.Server.GracefulShutdownTimeout, "server.graceful-shutdown-timeout", 30*time.Second, "Time to let in-flight requests finish on shutdown.")
 	f.StringVar(&c.Server.LogLevel, "log.level", "info", "Log level: debug, info, warn, error.")
+	c.Server.MemoryLimit = memoryLimitAuto
+	f.Var(&c.Server.MemoryLimit, "server.memory-limit", "Soft memory limit of the Go runtime: the garbage collector runs more often as the process nears it. auto (the default) is twice -ingester.memory-budget plus 16MB in a process that runs an ingester, and no limit otherwise; off leaves the runtime's default; or a size, e.g. 512MB. The limit is raised while more than two thirds of it is live, so it never makes the collector run without pause. The GOMEMLIMIT environment variable, if set, wins.")
 	f.StringVar(&c.Common.PathPrefix, "common.path-prefix", "./data", "Data directory.")
 	f.StringVar(&c.Storage.Backend, "storage.backend", "filesystem", "Object store: filesystem or s3.")
 	f.StringVar(&c.Storage.Filesystem.Directory, "filesystem.directory", "", "Directory of the filesystem object store (default <common.path-prefix>/objects).")

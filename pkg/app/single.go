@@ -29,7 +29,11 @@ func (a *App) initSingle() error {
 	if err := a.initStore(); err != nil {
 		return err
 	}
-	ing, err := ingester.New(a.cfg.Ingester.Config, overrides, a.store, a.logger.With("component", "ingester"), a.reg)
+	ingCfg := a.cfg.Ingester.Config
+	if ingCfg.MemoryBudget == 0 {
+		ingCfg.MemoryBudget = ingester.DefaultSingleBinaryMemoryBudget
+	}
+	ing, err := ingester.New(ingCfg, overrides, a.store, a.logger.With("component", "ingester"), a.reg)
 	if err != nil {
 		return err
 	}

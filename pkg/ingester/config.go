@@ -26,6 +26,12 @@ type Config struct {
 	// yet in the store; pushes beyond it are refused until flushes catch up.
 	// 0 sizes it from the memory available to the process.
 	MaxUnflushedBytes ByteSize `yaml:"max_unflushed_bytes"`
+	// MemoryBudget bounds the chunk data held in memory (see memory.go):
+	// above it the ingester cuts and flushes its largest chunks at once,
+	// and drops flushed chunks without waiting for ChunkRetainPeriod. 0
+	// uses half of MaxUnflushedBytes; the single binary sets a small
+	// default of its own (see the app).
+	MemoryBudget ByteSize `yaml:"memory_budget"`
 	// ID names this ingester in the objects it writes; default: host name.
 	ID string `yaml:"id"`
 
@@ -70,6 +76,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&c.FlushOpBackoff.MaxRetries, "ingester.flush-op-backoff-retries", 10, "Retries of a failed flush before it is left to the next flush check.")
 	f.IntVar(&c.ConcurrentFlushes, "ingester.concurrent-flushes", 32, "How many chunks are written to the store at once.")
 	f.Var(&c.MaxUnflushedBytes, "ingester.max-unflushed-bytes", "Chunk data held in memory and not yet in the store above which pushes are refused with 429 until flushes catch up, e.g. 512MB. 0 (the default) uses an eighth of the memory available to the process (cgroup limit or physical memory): the heap the chunks take is 2-3 times what this counts.")
+	f.Var(&c.MemoryBudget, "ingester.memory-budget", "Chunk data held in memory (uncompressed head blocks, compressed blocks, flushed chunks kept for queries) above which the ingester cuts and flushes its largest chunks at once, down to half of it, instead of waiting for them to fill, e.g. 64MB. 0 (the default) uses 16MB in the single binary (-target=all) and half of -ingester.max-unflushed-bytes otherwise.")
 	host, _ := os.Hostname()
 	f.StringVar(&c.ID, "ingester.lifecycler.id", host, "Name of this ingester.")
 
@@ -102,8 +109,8 @@ func (c *Config) Validate() error {
 	if c.ID == "" {
 		return errors.New("ingester.lifecycler.id must not be empty")
 	}
-	if c.MaxUnflushedBytes < 0 || c.WAL.ReplayMemoryCeiling < 0 {
-		return errors.New("ingester.max-unflushed-bytes and ingester.wal-replay-memory-ceiling must not be negative")
+	if c.MaxUnflushedBytes < 0 || c.WAL.ReplayMemoryCeiling < 0 || c.MemoryBudget < 0 {
+		return errors.New("ingester.max-unflushed-bytes, ingester.memory-budget and ingester.wal-replay-memory-ceiling must not be negative")
 	}
 	if c.WAL.Enabled {
 		if c.WAL.CheckpointDuration <= 0 {

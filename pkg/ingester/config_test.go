@@ -105,6 +105,7 @@ func TestConfigValidate(t *testing.T) {
 		"max backoff below min":    func(c *Config) { c.FlushOpBackoff.MaxBackoff = c.FlushOpBackoff.MinBackoff / 2 },
 		"negative retries":         func(c *Config) { c.FlushOpBackoff.MaxRetries = -1 },
 		"negative memory limit":    func(c *Config) { c.MaxUnflushedBytes = -1 },
+		"negative memory budget":   func(c *Config) { c.MemoryBudget = -1 },
 		"zero flush op timeout":    func(c *Config) { c.FlushOpTimeout = 0 },
 	} {
 		c := valid()

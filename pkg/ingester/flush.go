@@ -38,6 +38,11 @@ type sweepOptions struct {
 	// replay: forget flushed chunks at once and keep empty streams, whose
 	// WAL refs later records may use.
 	replay bool
+	// pressure: the chunks reached the memory budget. Cut the largest open
+	// chunks (chosen by pickForPressure, into pick) with reason, and forget
+	// flushed chunks at once, whatever their retain period.
+	pressure bool
+	pick     map[*chunkDesc]bool
 }
 
 // sweep cuts the chunks that are due (all open chunks when opts.all is
@@ -47,6 +52,9 @@ type sweepOptions struct {
 func (i *Ingester) sweep(ctx context.Context, opts sweepOptions) error {
 	i.flushMtx.Lock()
 	defer i.flushMtx.Unlock()
+	if opts.pressure {
+		opts.pick = i.pickForPressure()
+	}
 	var errs []error
 	for _, inst := range i.allInstances() {
 		if err := i.sweepInstance(ctx, inst, opts); err != nil {
@@ -59,7 +67,7 @@ func (i *Ingester) sweep(ctx context.Context, opts sweepOptions) error {
 func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, opts sweepOptions) error {
 	now := i.now()
 	retain := i.cfg.ChunkRetainPeriod
-	if opts.replay {
+	if opts.replay || opts.pressure {
 		retain = 0
 	}
 	wl := getWALWriter(i)
@@ -89,7 +97,7 @@ func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, opts sweep
 				i.account(it.cd)
 				i.queued.Add(-1)
 				marks = append(marks, wal.FlushedChunk{Ref: it.st.ref, Chunk: it.cd.id})
-				if opts.replay {
+				if opts.replay || opts.pressure {
 					it.st.forgetFlushed(flushed, 0, i) // free the memory now
 				}
 				it.st.mtx.Unlock()
@@ -104,7 +112,7 @@ func (i *Ingester) sweepInstance(ctx context.Context, inst *instance, opts sweep
 	for _, st := range inst.snapshot() {
 		st.mtx.Lock()
 		wl.beginStream(st.ref)
-		st.cutDue(now, &i.cfg, opts.all, opts.reason, i, wl)
+		st.cutDue(now, &i.cfg, &opts, i, wl)
 		wl.endStream()
 		for _, cd := range st.chunks {
 			if cd.open || !cd.flushed.IsZero() || cd.c.Len() == 0 {
@@ -214,7 +222,7 @@ func (s *stream) forgetFlushed(now time.Time, retain time.Duration, ing *Ingeste
 	kept := s.chunks[:0]
 	for _, cd := range s.chunks {
 		if !cd.flushed.IsZero() && now.Sub(cd.flushed) >= retain {
-			ing.m.memoryChunks.Dec()
+			ing.release(cd)
 			continue
 		}
 		kept = append(kept, cd)

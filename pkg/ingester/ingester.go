@@ -57,17 +57,21 @@ type Ingester struct {
 	nextRef   atomic.Uint64
 	nextChunk atomic.Uint64
 
-	memLimit  int64
-	unflushed atomic.Int64 // estimated bytes of unflushed chunk data
-	queued    atomic.Int64 // cut chunks waiting to be flushed
-	flushErr  atomic.Pointer[string]
-	state     atomic.Int32
+	memLimit   int64
+	unflushed  atomic.Int64 // estimated bytes of unflushed chunk data
+	budget     int64        // -ingester.memory-budget
+	chunkMem   atomic.Int64 // estimated heap bytes of the chunks held (memory.go)
+	chunkCount atomic.Int64 // chunks held
+	queued     atomic.Int64 // cut chunks waiting to be flushed
+	flushErr   atomic.Pointer[string]
+	state      atomic.Int32
 
 	flushMtx     sync.Mutex // one flush sweep at a time
 	recoverOnce  sync.Once
 	recoverErr   error
 	checkpointMu sync.Mutex
 	checkpointCh chan struct{}
+	pressureCh   chan struct{} // the chunks reached the memory budget
 	quit         chan struct{}
 	done         sync.WaitGroup
 
@@ -99,10 +103,15 @@ func New(cfg Config, limits *validation.Overrides, store ChunkWriter, logger *sl
 		instances:    map[string]*instance{},
 		memLimit:     int64(cfg.MaxUnflushedBytes),
 		checkpointCh: make(chan struct{}, 1),
+		pressureCh:   make(chan struct{}, 1),
 		quit:         make(chan struct{}),
 	}
 	if i.memLimit == 0 {
 		i.memLimit = autoMemoryLimit()
+	}
+	i.budget = int64(cfg.MemoryBudget)
+	if i.budget == 0 {
+		i.budget = i.memLimit / 2
 	}
 	i.m = newMetrics(reg, i)
 	if cfg.WAL.Enabled && cfg.WAL.Dir == "" {
@@ -133,6 +142,10 @@ func (i *Ingester) Start() {
 		go i.checkpointLoop()
 	}
 }
+
+// MemoryBudget returns the chunk memory above which the largest chunks are
+// flushed at once (-ingester.memory-budget, or its default).
+func (i *Ingester) MemoryBudget() int64 { return i.budget }
 
 // CheckReady reports nil once the ingester takes pushes; otherwise the
 // reason it does not.
@@ -201,6 +214,16 @@ func (i *Ingester) flushLoop() {
 		select {
 		case <-i.quit:
 			return
+		case <-i.pressureCh:
+			// One attempt: if the store is failing, the periodic sweep
+			// retries, and the pushes wait for it at the memory limit.
+			if i.flushErr.Load() != nil || !i.overBudget() {
+				continue
+			}
+			i.m.pressureSweeps.Inc()
+			if err := i.sweep(context.Background(), sweepOptions{pressure: true, reason: reasonMemoryPressure}); err != nil {
+				i.logger.Warn("flush under memory pressure failed; will retry", "err", err)
+			}
 		case <-t.C:
 			opts := sweepOptions{retry: true, abort: i.quit}
 			// Under memory pressure, cut the open chunks too, unless the
@@ -229,6 +252,9 @@ func (i *Ingester) Push(ctx context.Context, tenant string, req *logproto.PushRe
 	wl := getWALWriter(i)
 	defer putWALWriter(wl)
 	err := inst.push(req, i.now(), wl)
+	if i.overBudget() {
+		i.signalPressure()
+	}
 	if wl.err != nil {
 		return fmt.Errorf("write-ahead log: %w", wl.err)
 	}
@@ -307,16 +333,6 @@ func (i *Ingester) allInstances() []*instance {
 	return out
 }
 
-// account updates the unflushed-bytes estimate for cd. s.mtx must be held.
-func (i *Ingester) account(cd *chunkDesc) {
-	var n int64
-	if cd.flushed.IsZero() {
-		n = int64(cd.c.CompressedSize() + len(cd.data))
-	}
-	i.unflushed.Add(n - cd.accounted)
-	cd.accounted = n
-}
-
 type metrics struct {
 	streams        prometheus.Gauge
 	streamsCreated prometheus.Counter
@@ -329,6 +345,7 @@ type metrics struct {
 	duplicates     prometheus.Counter
 	refused        *prometheus.CounterVec
 	replayedLines  prometheus.Counter
+	pressureSweeps prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, i *Ingester) *metrics {
@@ -355,19 +372,27 @@ func newMetrics(reg prometheus.Registerer, i *Ingester) *metrics {
 			Name: "skald_ingester_pushes_refused_total", Help: "Pushes refused whole, by reason (memory_limit, replaying, not_running)."}, []string{"reason"}),
 		replayedLines: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "skald_ingester_wal_replayed_entries_total", Help: "Entries appended to chunks by WAL replay."}),
+		pressureSweeps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "skald_ingester_memory_pressure_sweeps_total", Help: "Sweeps that flushed the largest chunks because the chunks reached -ingester.memory-budget."}),
 	}
 	for _, r := range []string{"memory_limit", "replaying", "not_running"} {
 		m.refused.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.streams, m.streamsCreated, m.chunksFlushed, m.flushFailures, m.flushRetries, m.memoryChunks,
-			m.chunkBytes, m.linesAppended, m.duplicates, m.refused, m.replayedLines,
+			m.chunkBytes, m.linesAppended, m.duplicates, m.refused, m.replayedLines, m.pressureSweeps,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "skald_ingester_unflushed_bytes", Help: "Estimated bytes of chunk data held in memory and not yet in the store (what -ingester.max-unflushed-bytes bounds)."},
 				func() float64 { return float64(i.unflushed.Load()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "skald_ingester_unflushed_bytes_limit", Help: "The limit on unflushed chunk data above which pushes are refused."},
 				func() float64 { return float64(i.memLimit) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "skald_ingester_memory_chunk_bytes", Help: "Estimated heap bytes of the chunks held in memory, flushed or not (what -ingester.memory-budget bounds)."},
+				func() float64 { return float64(i.chunkMem.Load()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "skald_ingester_memory_budget_bytes", Help: "The chunk memory above which the largest chunks are flushed at once."},
+				func() float64 { return float64(i.budget) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "skald_ingester_flush_queue_length", Help: "Cut chunks waiting to be written to the store."},
 				func() float64 { return float64(i.queued.Load()) }),

@@ -181,7 +181,7 @@ func (r *replayer) appendEntries(rec *wal.Record) {
 		for _, l := range e.Metadata {
 			r.md = append(r.md, logproto.LabelAdapter{Name: l.Name, Value: l.Value})
 		}
-		dup, err := cd.c.Append(e.Timestamp, e.Line, r.md)
+		dup, err := cd.append(e.Timestamp, e.Line, r.md)
 		switch {
 		case err != nil:
 			ing.logger.Warn("wal: entry could not be replayed", "stream", st.key, "err", err)
@@ -229,7 +229,7 @@ func (r *replayer) restoreChunk(cs *wal.ChunkState) {
 	it := c.Iterator(from, through+1, logproto.Forward)
 	for it.Next() {
 		ts, line, md := it.At()
-		if _, err := cd.c.Append(ts, string(line), md); err != nil {
+		if _, err := cd.append(ts, string(line), md); err != nil {
 			ing.logger.Warn("wal: entry of checkpoint chunk could not be restored", "stream", st.key, "err", err)
 			complete = false
 			continue
@@ -306,8 +306,7 @@ func (s *stream) removeChunks(id uint64, ing *Ingester) {
 			ing.queued.Add(-1)
 		}
 		cd.flushed = time.Unix(0, 1)
-		ing.account(cd)
-		ing.m.memoryChunks.Dec()
+		ing.release(cd)
 	}
 	clear(s.chunks[len(kept):])
 	s.chunks = kept

@@ -41,7 +41,14 @@ type chunkDesc struct {
 	flushed     time.Time // zero until written to the store
 	reason      string    // why it was cut
 	data        []byte    // encoded form, kept from encoding until flushed
-	accounted   int64     // bytes counted in Ingester.unflushed
+	// headRaw estimates the uncompressed bytes (chunk.EntrySize) of the
+	// chunk's head block: appended since the last block was cut.
+	headRaw      int
+	blockSize    int   // of the chunk's blocks (see Ingester.newChunkConfig)
+	blockBytes   int   // compressed bytes of the cut blocks (estimate)
+	accounted    int64 // bytes counted in Ingester.unflushed
+	memAccounted int64 // bytes counted in Ingester.chunkMem
+	released     bool  // removed from its stream
 }
 
 // push appends entries, logging what it accepts to wl, and returns a
@@ -60,6 +67,12 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 	defer wl.endStream()
 	var refused int
 	var lastErr string
+	var touched *chunkDesc // accounted when the push moves to another chunk
+	defer func() {
+		if touched != nil {
+			ing.account(touched)
+		}
+	}()
 	for i := range entries {
 		e := &entries[i]
 		if s.highest != 0 && e.Timestamp < s.highest-window {
@@ -80,7 +93,13 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 		if cd == nil {
 			cd = s.newChunk(ing.nextChunk.Add(1), win, now, ing)
 		}
-		dup, err := cd.c.Append(e.Timestamp, e.Line, e.StructuredMetadata)
+		if cd != touched {
+			if touched != nil {
+				ing.account(touched)
+			}
+			touched = cd
+		}
+		dup, err := cd.append(e.Timestamp, e.Line, e.StructuredMetadata)
 		if err != nil {
 			refused++
 			lastErr = fmt.Sprintf("entry with timestamp %s ignored, reason: '%v'", time.Unix(0, e.Timestamp).UTC().String(), err)
@@ -91,7 +110,6 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 			continue
 		}
 		wl.entry(cd.id, e)
-		ing.account(cd)
 		ing.m.linesAppended.Inc()
 		cd.lastAppend = now
 		if e.Timestamp > s.highest {
@@ -106,8 +124,10 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 
 // newChunk adds an open chunk. s.mtx must be held.
 func (s *stream) newChunk(id uint64, window int64, now time.Time, ing *Ingester) *chunkDesc {
-	cd := &chunkDesc{c: chunk.NewMemChunk(ing.chunkCfg), id: id, window: window, open: true, firstAppend: now, lastAppend: now}
+	cfg := ing.newChunkConfig()
+	cd := &chunkDesc{c: chunk.NewMemChunk(cfg), blockSize: cfg.BlockSize, id: id, window: window, open: true, firstAppend: now, lastAppend: now}
 	s.chunks = append(s.chunks, cd)
+	ing.chunkCount.Add(1)
 	ing.m.memoryChunks.Inc()
 	return cd
 }
@@ -146,8 +166,9 @@ func (s *stream) cut(cd *chunkDesc, reason string, ing *Ingester) {
 }
 
 // cutDue closes the open chunks whose time is up, logging the cuts to wl;
-// with all set it closes every open chunk. s.mtx must be held.
-func (s *stream) cutDue(now time.Time, cfg *Config, all bool, allReason string, ing *Ingester, wl *walWriter) {
+// with opts.all set it closes every open chunk, and those in opts.pick.
+// s.mtx must be held.
+func (s *stream) cutDue(now time.Time, cfg *Config, opts *sweepOptions, ing *Ingester, wl *walWriter) {
 	window := int64(cfg.MaxChunkAge / 2)
 	for _, cd := range s.chunks {
 		if !cd.open {
@@ -155,8 +176,8 @@ func (s *stream) cutDue(now time.Time, cfg *Config, all bool, allReason string, 
 		}
 		var reason string
 		switch {
-		case all:
-			reason = allReason
+		case opts.all || opts.pick[cd]:
+			reason = opts.reason
 		case now.Sub(cd.lastAppend) >= cfg.ChunkIdlePeriod:
 			reason = reasonIdle
 		case now.Sub(cd.firstAppend) >= cfg.MaxChunkAge:

@@ -85,6 +85,18 @@ func TestCrashReplay(t *testing.T) {
 			}
 			p.mustPush(streams, 40)
 		}},
+		{"pressure sweeps", func(t *testing.T, ing *Ingester, p *pusher) {
+			ing.budget = 2 << 10
+			for range 10 {
+				p.mustPush(streams, 20)
+				p.mustPush(streams[:1], 20)
+				// The flush loop may have run one already.
+				if err := ing.sweep(context.Background(), sweepOptions{pressure: true, reason: reasonMemoryPressure}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.mustPush(streams, 5)
+		}},
 		{"failed flush", func(t *testing.T, ing *Ingester, p *pusher) {
 			p.mustPush(streams, 30)
 			ing.store.(*fakeStore).setFailures(-1)
