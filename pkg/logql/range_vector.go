@@ -14,7 +14,7 @@ import (
 type window struct {
 	lbls labels.Labels
 	hash uint64
-	err  bool // lbls carry __error__
+	err  bool    // lbls carry __error__
 	pts  []point // pts[head:] are live
 	head int
 }
