@@ -100,7 +100,7 @@ func (s *Store) PutChunks(ctx context.Context, tenant string, chunks []Chunk) er
 		if err != nil {
 			return fmt.Errorf("decode index just written: %w", err)
 		}
-		s.day(tenant, day).add(key, r)
+		s.day(tenant, day).add(key, r, s.now())
 	}
 	return nil
 }
@@ -153,7 +153,14 @@ type dayIndex struct {
 
 	mtx      sync.Mutex
 	listedAt time.Time
-	readers  map[string]*index.Reader // nil value: listed, not loaded yet
+	objects  map[string]*dayObject
+}
+
+// dayObject is one index object of a day: decoded once (objects never
+// change), known since the listing or the write that revealed it.
+type dayObject struct {
+	r     *index.Reader // nil: listed, not loaded yet
+	since time.Time
 }
 
 func (s *Store) day(tenant string, day int64) *dayIndex {
@@ -161,14 +168,14 @@ func (s *Store) day(tenant string, day int64) *dayIndex {
 	if d, ok := s.days.Load(k); ok {
 		return d.(*dayIndex)
 	}
-	d, _ := s.days.LoadOrStore(k, &dayIndex{tenant: tenant, day: day, readers: map[string]*index.Reader{}})
+	d, _ := s.days.LoadOrStore(k, &dayIndex{tenant: tenant, day: day, objects: map[string]*dayObject{}})
 	return d.(*dayIndex)
 }
 
-func (d *dayIndex) add(key string, r *index.Reader) {
+func (d *dayIndex) add(key string, r *index.Reader, now time.Time) {
 	d.mtx.Lock()
 	defer d.mtx.Unlock()
-	d.readers[key] = r
+	d.objects[key] = &dayObject{r: r, since: now}
 }
 
 // indexes returns the decoded index objects of the tenant's days that overlap
@@ -195,45 +202,59 @@ func floorDay(ts int64) int64 {
 	return ts / dayNanos
 }
 
+// load lists the day's objects when the last listing is stale, forgets the
+// objects a listing no longer shows (merged by the compactor and deleted),
+// and decodes what is not decoded yet.
 func (d *dayIndex) load(ctx context.Context, s *Store) ([]*index.Reader, error) {
 	d.mtx.Lock()
 	defer d.mtx.Unlock()
 	if now := s.now(); now.Sub(d.listedAt) >= s.cfg.IndexRefreshPeriod {
+		seen := map[string]bool{}
 		err := s.bucket.List(ctx, dayPrefix(d.tenant, d.day), func(key string) error {
-			if _, ok := d.readers[key]; !ok && strings.HasSuffix(key, ".idx") {
-				d.readers[key] = nil
+			if !strings.HasSuffix(key, ".idx") {
+				return nil
+			}
+			seen[key] = true
+			if _, ok := d.objects[key]; !ok {
+				d.objects[key] = &dayObject{since: now}
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list index of day %d: %w", d.day, err)
 		}
+		for key, o := range d.objects {
+			// An object known from before this listing began and absent
+			// from it is gone; one written meanwhile may not show yet.
+			if !seen[key] && o.since.Before(now) {
+				delete(d.objects, key)
+			}
+		}
 		d.listedAt = now
 	}
-	keys := make([]string, 0, len(d.readers))
-	for k := range d.readers {
+	keys := make([]string, 0, len(d.objects))
+	for k := range d.objects {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	out := make([]*index.Reader, 0, len(keys))
 	for _, k := range keys {
-		r := d.readers[k]
-		if r == nil {
+		o := d.objects[k]
+		if o.r == nil {
 			data, err := objstore.GetAll(ctx, s.bucket, k)
 			if errors.Is(err, objstore.ErrNotFound) {
-				delete(d.readers, k) // compacted away meanwhile
+				delete(d.objects, k) // compacted away meanwhile
 				continue
 			}
 			if err != nil {
 				return nil, fmt.Errorf("read index %s: %w", k, err)
 			}
-			if r, err = index.Decode(data); err != nil {
+			if o.r, err = index.Decode(data); err != nil {
 				return nil, fmt.Errorf("decode index %s: %w", k, err)
 			}
-			d.readers[k] = r
 			s.m.indexLoaded.Inc()
 		}
-		out = append(out, r)
+		out = append(out, o.r)
 	}
 	return out, nil
 }
