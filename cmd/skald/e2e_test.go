@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -393,5 +394,47 @@ func TestEndToEndS3(t *testing.T) {
 	// A fresh data directory: everything must come from S3.
 	p = start(t, t.TempDir(), args...)
 	sameLines(t, "from S3 after restart", queryAll(t, p, `{source="proto"}`, from, to, "backward"), lines)
+	p.stop()
+}
+
+// TestEndToEndCompaction flushes several times, lets the compactor merge the
+// day's index objects and delete the inputs, and checks every line is still
+// there exactly once, before and after a restart.
+func TestEndToEndCompaction(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"-compactor.compaction-interval=200ms", "-compactor.min-objects=3",
+		"-compactor.delete-delay=400ms", "-store.index-refresh-period=0s"}
+	p := start(t, dir, args...)
+	base := time.Now().Add(-5 * time.Minute).UnixNano()
+	from, to := base-int64(time.Hour), time.Now().Add(time.Minute).UnixNano()
+	var all []line
+	for i := 0; i < 4; i++ {
+		ls := makeLines(fmt.Sprintf("c%d", i), base+int64(i), 50, "compact me")
+		pushProto(t, p, ls, nil)
+		if code, body := p.do(http.MethodPost, "/flush", "", "", nil); code != http.StatusNoContent {
+			t.Fatalf("flush: %d %s", code, body)
+		}
+		all = append(all, ls...)
+	}
+	indexFiles := func() []string {
+		files, _ := filepath.Glob(filepath.Join(dir, "objects", "index", "fake", "*", "*.idx"))
+		return files
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		files := indexFiles()
+		if len(files) == 1 && strings.Contains(files[0], "compacted-") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index objects not compacted: %v", files)
+		}
+		sameLines(t, "while compacting", queryAll(t, p, `{source="proto"}`, from, to, "forward"), all)
+		time.Sleep(100 * time.Millisecond)
+	}
+	sameLines(t, "after compaction", queryAll(t, p, `{source="proto"}`, from, to, "forward"), all)
+	p.stop()
+	p = start(t, dir, args...)
+	sameLines(t, "after restart", queryAll(t, p, `{source="proto"}`, from, to, "backward"), all)
 	p.stop()
 }

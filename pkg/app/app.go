@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 
+	"github.com/skald-logs/skald/pkg/compactor"
 	"github.com/skald-logs/skald/pkg/distributor"
 	"github.com/skald-logs/skald/pkg/ingester"
 	"github.com/skald-logs/skald/pkg/ingester/client"
@@ -38,9 +39,10 @@ type App struct {
 	reg     *prometheus.Registry
 	targets map[string]bool
 
-	bucket   objstore.Bucket // nil when no component stores
-	store    *storage.Store
-	ingester *ingester.Ingester // nil when not an ingester
+	bucket    objstore.Bucket // nil when no component stores
+	store     *storage.Store
+	ingester  *ingester.Ingester   // nil when not an ingester
+	compactor *compactor.Compactor // nil when not a compactor
 
 	// Cluster members only.
 	kv         ring.KV
@@ -138,6 +140,9 @@ func (a *App) start(ctx context.Context, errc chan<- error) error {
 		}
 		a.ingester.Start()
 	}
+	if a.compactor != nil {
+		a.compactor.Start()
+	}
 	if a.single() {
 		return nil
 	}
@@ -214,10 +219,28 @@ func (a *App) shutdown() error {
 		a.stopGRPC()
 		a.stopCluster()
 	}
+	if a.compactor != nil {
+		a.compactor.Stop()
+	}
 	if a.bucket != nil {
 		errs = append(errs, a.bucket.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// initCompactor builds the compactor over the object store.
+func (a *App) initCompactor() error {
+	if a.bucket == nil {
+		if err := a.initStore(); err != nil {
+			return err
+		}
+	}
+	c, err := compactor.New(a.cfg.Compactor, a.bucket, a.logger.With("component", "compactor"), a.reg)
+	if err != nil {
+		return err
+	}
+	a.compactor = c
+	return nil
 }
 
 func (a *App) flushContext() (context.Context, context.CancelFunc) {

@@ -73,7 +73,9 @@ func (a *App) initCluster() error {
 		deps.Volumes, deps.Detector, deps.Limits = q, q, overrides
 	}
 	if a.has(TargetCompactor) {
-		a.logger.Info("compactor: this version owns the role only; index objects are not compacted yet")
+		if err := a.initCompactor(); err != nil {
+			return err
+		}
 	}
 	a.initHTTP(deps)
 	if a.ingester != nil {

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/skald-logs/skald/pkg/api"
+	"github.com/skald-logs/skald/pkg/compactor"
 	"github.com/skald-logs/skald/pkg/ingester"
 	"github.com/skald-logs/skald/pkg/ingester/client"
 	"github.com/skald-logs/skald/pkg/objstore/s3"
@@ -41,6 +42,7 @@ type Config struct {
 	Memberlist     memberlist.Config `yaml:"memberlist"`
 	Querier        querier.Config    `yaml:"querier"`
 	Store          storage.Config    `yaml:"store"`
+	Compactor      compactor.Config  `yaml:"compactor"`
 	API            api.Config        `yaml:"api"`
 
 	// Overrides are per-tenant limits; each starts from limits_config.
@@ -125,6 +127,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.Memberlist.RegisterFlags(f)
 	c.Querier.RegisterFlags(f)
 	c.Store.RegisterFlags(f)
+	c.Compactor.RegisterFlags(f)
 	// The API's query limits are the tenant limits above (same flag names);
 	// register only its other flags.
 	apiFlags := flag.NewFlagSet("api", flag.ContinueOnError)
@@ -153,10 +156,13 @@ func (c *Config) Validate() error {
 	if c.Common.PathPrefix == "" {
 		return errors.New("-common.path-prefix must not be empty")
 	}
-	for _, v := range []interface{ Validate() error }{&c.Limits, &c.Ingester.Config, &c.Store, &c.Ingester.Lifecycler.Ring, &c.IngesterClient, &c.Memberlist} {
+	for _, v := range []interface{ Validate() error }{&c.Limits, &c.Ingester.Config, &c.Store, &c.Compactor, &c.Ingester.Lifecycler.Ring, &c.IngesterClient, &c.Memberlist} {
 		if err := v.Validate(); err != nil {
 			return err
 		}
+	}
+	if c.Compactor.DeleteDelay <= c.Store.IndexRefreshPeriod {
+		return fmt.Errorf("-compactor.delete-delay (%s) must be longer than -store.index-refresh-period (%s), or queriers may miss merged data", c.Compactor.DeleteDelay, c.Store.IndexRefreshPeriod)
 	}
 	return nil
 }

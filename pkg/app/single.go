@@ -38,6 +38,9 @@ func (a *App) initSingle() error {
 		return err
 	}
 	a.ingester = ing
+	if err := a.initCompactor(); err != nil {
+		return err
+	}
 	dist := distributor.New(overrides, ing, a.logger.With("component", "distributor"), a.reg)
 	q := querier.New(a.cfg.Querier, ing, a.store, a.store)
 	engine := logql.NewEngine(q, overrides, a.logger.With("component", "engine"))
