@@ -62,6 +62,7 @@ type Ingester struct {
 	budget     int64        // -ingester.memory-budget
 	chunkMem   atomic.Int64 // estimated heap bytes of the chunks held (memory.go)
 	chunkCount atomic.Int64 // chunks held
+	pressureAt atomic.Int64 // no pressure sweep below this (memory.go)
 	queued     atomic.Int64 // cut chunks waiting to be flushed
 	flushErr   atomic.Pointer[string]
 	state      atomic.Int32
@@ -220,8 +221,7 @@ func (i *Ingester) flushLoop() {
 			if i.flushErr.Load() != nil || !i.overBudget() {
 				continue
 			}
-			i.m.pressureSweeps.Inc()
-			if err := i.sweep(context.Background(), sweepOptions{pressure: true, reason: reasonMemoryPressure}); err != nil {
+			if err := i.relieve(context.Background()); err != nil {
 				i.logger.Warn("flush under memory pressure failed; will retry", "err", err)
 			}
 		case <-t.C:

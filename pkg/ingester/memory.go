@@ -2,6 +2,7 @@ package ingester
 
 import (
 	"cmp"
+	"context"
 	"slices"
 
 	"github.com/skald-logs/skald/pkg/chunk"
@@ -40,9 +41,11 @@ const lowWatermarkShare = 2
 const DefaultSingleBinaryMemoryBudget = 16 << 20
 
 // minPressureCut is the smallest open chunk a pressure sweep cuts (or a
-// 64th of the budget, if less). With more streams than the budget holds at
-// this size each, the chunks take more than the budget (about this much per
-// stream) rather than go to the store as a flood of tiny objects.
+// 64th of the budget, if less; twice as much when the chunks held
+// outnumber twice what the budget holds at this size). With more streams
+// than the budget holds at this size each, the chunks take more than the
+// budget (this much or twice as much per chunk) rather than go to the
+// store as a flood of tiny objects.
 const minPressureCut = 64 << 10
 
 // memSize is the heap estimate of cd. s.mtx must be held.
@@ -123,9 +126,32 @@ func (i *Ingester) newChunkConfig() chunk.Config {
 	return cfg
 }
 
-// overBudget reports whether the chunks take the memory budget or more.
+// overBudget reports whether the chunks take the memory budget or more,
+// and more than when the last pressure sweep could not get them below it.
 func (i *Ingester) overBudget() bool {
-	return i.budget > 0 && i.chunkMem.Load() >= i.budget
+	held := i.chunkMem.Load()
+	if i.budget <= 0 || held < i.budget {
+		if i.pressureAt.Load() != 0 {
+			i.pressureAt.Store(0) // below the budget again: start afresh
+		}
+		return false
+	}
+	return held >= i.pressureAt.Load()
+}
+
+// relieve runs a pressure sweep. If it could not bring the chunks below the
+// budget (the store is failing, or every open chunk is below the smallest a
+// sweep cuts) the next one waits until they hold another quarter of the
+// budget more: sweeps that cut nothing are not run for every push.
+func (i *Ingester) relieve(ctx context.Context) error {
+	i.m.pressureSweeps.Inc()
+	err := i.sweep(ctx, sweepOptions{pressure: true, reason: reasonMemoryPressure})
+	if held := i.chunkMem.Load(); held >= i.budget {
+		i.pressureAt.Store(held + i.budget/4)
+	} else {
+		i.pressureAt.Store(0)
+	}
+	return err
 }
 
 // signalPressure wakes the flush loop for a pressure sweep, unless one is
@@ -169,6 +195,13 @@ func (i *Ingester) pickForPressure() map[*chunkDesc]bool {
 	slices.SortFunc(open, func(a, b candidate) int { return cmp.Compare(b.size, a.size) })
 	pick := map[*chunkDesc]bool{}
 	smallest := min(minPressureCut, i.budget/64)
+	if i.chunkCount.Load()*minPressureCut > 2*i.budget {
+		// The budget cannot hold even this much per chunk: the chunks
+		// will take more than the budget anyway, and fewer, larger
+		// objects cost less to write (on the filesystem store ~1 ms of
+		// CPU per object; docs/performance.md).
+		smallest *= 2
+	}
 	for _, c := range open {
 		if excess <= 0 || c.size < smallest {
 			break

@@ -233,6 +233,61 @@ func TestMemoryPressureSweep(t *testing.T) {
 	stopNoFlush(t, ing)
 }
 
+// With more streams than the budget holds at the smallest size a pressure
+// sweep cuts, a sweep cuts nothing, and the next waits until the chunks
+// hold another quarter of the budget: no sweep for every push.
+func TestMemoryPressureTooManyStreams(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.MemoryBudget = 256 << 10 // the smallest cut: 4 KiB
+	store := newFakeStore()
+	ing, err := New(cfg, testLimits(), store, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ing.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := &pusher{t: t, ing: ing, base: base}
+	var streams []string
+	for k := range 300 {
+		streams = append(streams, fmt.Sprintf("s%03d", k))
+	}
+	for !ing.overBudget() {
+		p.mustPush(streams, 5)
+	}
+	if err := ing.relieve(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	held := ing.chunkMem.Load()
+	if store.puts != 0 || held < ing.budget {
+		t.Fatalf("a sweep with every chunk below the smallest cut wrote %d batches, left %d bytes", store.puts, held)
+	}
+	if ing.overBudget() {
+		t.Fatal("over budget right after a sweep that could not cut anything")
+	}
+	for ing.chunkMem.Load() < held+ing.budget/4 {
+		if ing.overBudget() {
+			t.Fatalf("over budget again at %d bytes, before another quarter of the budget (%d)", ing.chunkMem.Load(), held+ing.budget/4)
+		}
+		p.mustPush(streams[:100], 1)
+	}
+	if !ing.overBudget() {
+		t.Fatal("not over budget after another quarter of it")
+	}
+	if err := ing.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	exactlyOnce(t, "store", store.entries(t), p.acked)
+	// The next sweep drops the flushed chunks (no retain period here).
+	if err := ing.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ing.overBudget() || ing.pressureAt.Load() != 0 {
+		t.Fatalf("over budget (%d bytes) or a stale threshold (%d) after everything was flushed", ing.chunkMem.Load(), ing.pressureAt.Load())
+	}
+	stopNoFlush(t, ing)
+}
+
 // The flush loop runs the pressure sweep on its own when pushes reach the
 // budget.
 func TestMemoryPressureFlushLoop(t *testing.T) {

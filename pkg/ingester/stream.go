@@ -68,9 +68,14 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 	var refused int
 	var lastErr string
 	var touched *chunkDesc // accounted when the push moves to another chunk
+	var appended, dups int
 	defer func() {
 		if touched != nil {
 			ing.account(touched)
+		}
+		ing.m.linesAppended.Add(float64(appended))
+		if dups > 0 {
+			ing.m.duplicates.Add(float64(dups))
 		}
 	}()
 	for i := range entries {
@@ -106,11 +111,11 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 			continue
 		}
 		if dup {
-			ing.m.duplicates.Inc()
+			dups++
 			continue
 		}
 		wl.entry(cd.id, e)
-		ing.m.linesAppended.Inc()
+		appended++
 		cd.lastAppend = now
 		if e.Timestamp > s.highest {
 			s.highest = e.Timestamp
