@@ -44,6 +44,19 @@ type Config struct {
 	TargetSize int `yaml:"target_size"`
 	// Encoding compresses the blocks. Default snappy.
 	Encoding Encoding `yaml:"encoding"`
+	// EncodeBlockSize is the block size Encode writes when it differs from
+	// BlockSize: a chunk kept in small blocks to save memory is re-cut into
+	// larger ones when it is flushed, which compresses better. 0 means
+	// BlockSize.
+	EncodeBlockSize int `yaml:"encode_block_size"`
+}
+
+// encodeBlockSize is the block size of encoded chunks.
+func (c Config) encodeBlockSize() int {
+	if c.EncodeBlockSize > 0 {
+		return c.EncodeBlockSize
+	}
+	return c.BlockSize
 }
 
 // DefaultConfig returns the defaults: 256 KiB blocks, 1.5 MiB chunks, snappy.
@@ -53,6 +66,9 @@ func DefaultConfig() Config {
 
 // Validate reports a config that NewMemChunk cannot honour.
 func (c Config) Validate() error {
+	if c.EncodeBlockSize < 0 || c.EncodeBlockSize > MaxBlockSize {
+		return fmt.Errorf("%w: encode block size %d out of range (0 for the block size, at most %d)", ErrInvalidConfig, c.EncodeBlockSize, MaxBlockSize)
+	}
 	if c.BlockSize < 0 || c.BlockSize > MaxBlockSize {
 		return fmt.Errorf("%w: block size %d out of range (0 for the default, at most %d)", ErrInvalidConfig, c.BlockSize, MaxBlockSize)
 	}

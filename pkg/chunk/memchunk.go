@@ -389,13 +389,17 @@ func (c *MemChunk) keepBlocks() int {
 // entries: their timestamps, lines and metadata, and for entries of equal
 // timestamp their relative arrival order (see docs/format/chunk.md). Cut
 // blocks that are already in their final place are copied as they are;
-// the rest is merged, re-cut and compressed again. Encode does not change
-// the chunk.
+// the rest is merged, re-cut and compressed again (all of it when
+// Config.EncodeBlockSize differs from BlockSize). Encode does not change the
+// chunk.
 func (c *MemChunk) Encode() ([]byte, error) {
 	if c.codec == nil {
 		return nil, fmt.Errorf("%w: unknown encoding %d", ErrInvalidConfig, c.cfg.Encoding)
 	}
-	keep := c.keepBlocks()
+	keep, blockSize := c.keepBlocks(), c.cfg.encodeBlockSize()
+	if blockSize != c.cfg.BlockSize {
+		keep = 0 // the cut blocks have another size: re-cut them all
+	}
 	blocks := slices.Clone(c.blocks[:keep])
 	if keep < len(c.blocks) || len(c.head.entries) > 0 {
 		it := c.merge(keep, scan{from: math.MinInt64, through: math.MaxInt64, forward: true}, false)
@@ -404,7 +408,7 @@ func (c *MemChunk) Encode() ([]byte, error) {
 		for it.Next() {
 			ts, line, sm := it.At()
 			b.add(ts, line, sm)
-			if b.size >= c.cfg.BlockSize {
+			if b.size >= blockSize {
 				blocks = append(blocks, c.seal(b))
 				b.reset()
 			}

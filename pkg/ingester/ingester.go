@@ -100,7 +100,7 @@ func New(cfg Config, limits *validation.Overrides, store ChunkWriter, logger *sl
 		store:        store,
 		logger:       logger,
 		now:          time.Now,
-		chunkCfg:     chunk.Config{BlockSize: cfg.ChunkBlockSize, TargetSize: cfg.ChunkTargetSize, Encoding: enc},
+		chunkCfg:     chunk.Config{BlockSize: cfg.ChunkBlockSize, TargetSize: cfg.ChunkTargetSize, Encoding: enc, EncodeBlockSize: cfg.ChunkBlockSize},
 		instances:    map[string]*instance{},
 		memLimit:     int64(cfg.MaxUnflushedBytes),
 		checkpointCh: make(chan struct{}, 1),
