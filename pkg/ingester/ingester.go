@@ -204,7 +204,17 @@ func (i *Ingester) Flush(ctx context.Context) error {
 	if err := i.ensureRecovered(ctx); err != nil {
 		return err
 	}
-	return i.sweep(ctx, sweepOptions{all: true, reason: reasonForced, retry: true})
+	if err := i.sweep(ctx, sweepOptions{all: true, reason: reasonForced, retry: true}); err != nil {
+		return err
+	}
+	if i.wal != nil {
+		// Everything is in the store: a checkpoint now lets the segments go.
+		select {
+		case i.checkpointCh <- struct{}{}:
+		default:
+		}
+	}
+	return nil
 }
 
 func (i *Ingester) flushLoop() {

@@ -149,16 +149,28 @@ func (wl *walWriter) flushed(chunks []wal.FlushedChunk) {
 	wl.log(wal.AppendFlushed(wl.buf[:0], chunks))
 }
 
+// walSegmentsPerCheckpoint: a checkpoint is also written as soon as this
+// many segments were filled since the last one, so a fast ingest does not
+// keep minutes of WAL on disk; with the memory budget most of it is flushed
+// already and the checkpoint is small.
+const walSegmentsPerCheckpoint = 4
+
 func (i *Ingester) checkpointLoop() {
 	defer i.done.Done()
 	t := time.NewTicker(i.cfg.WAL.CheckpointDuration)
 	defer t.Stop()
+	grow := time.NewTicker(time.Second)
+	defer grow.Stop()
 	for {
 		select {
 		case <-i.quit:
 			return
 		case <-t.C:
 		case <-i.checkpointCh:
+		case <-grow.C:
+			if i.wal.Segment()-i.wal.LastCheckpoint() < walSegmentsPerCheckpoint {
+				continue
+			}
 		}
 		if err := i.checkpoint(false); err != nil {
 			i.logger.Error("wal checkpoint failed; the segments are kept", "err", err)

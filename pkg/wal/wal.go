@@ -87,6 +87,7 @@ type WAL struct {
 	checkpoint int   // index of the last complete checkpoint, -1 if none
 
 	lastCheckpoint atomic.Int64
+	lastSegment    atomic.Int64 // mirror of segIdx for Segment
 
 	mu     sync.Mutex // guards cur, closed, logged
 	cur    *batch
@@ -152,6 +153,7 @@ func Open(opts Options, logger *slog.Logger, reg prometheus.Registerer) (*WAL, e
 	if n := len(w.segments); n > 0 {
 		w.segIdx = w.segments[n-1]
 	}
+	w.lastSegment.Store(int64(w.segIdx))
 	w.cur = &batch{done: make(chan struct{})}
 	w.done.Add(1)
 	go w.loop()
@@ -302,6 +304,7 @@ func (w *WAL) rotate() error {
 		return fmt.Errorf("create wal segment: %w", err)
 	}
 	w.segIdx = idx // even if the header fails: never reuse an index
+	w.lastSegment.Store(int64(idx))
 	if _, err := f.Write(appendSegmentHeader(nil)); err != nil {
 		f.Close()
 		return fmt.Errorf("write wal segment header: %w", err)
@@ -385,6 +388,10 @@ func (w *WAL) NextSegment() (int, error) {
 	err := w.closeSegment()
 	return w.segIdx, err
 }
+
+// Segment returns the index of the segment being written (or last written);
+// it takes no lock.
+func (w *WAL) Segment() int { return int(w.lastSegment.Load()) }
 
 // LastCheckpoint returns the index of the last segment covered by the
 // newest complete checkpoint, or -1 if there is none.
