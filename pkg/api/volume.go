@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -104,7 +105,27 @@ func (a *API) parseVolumeParams(r *http.Request, isRange bool) (logproto.VolumeR
 		}
 	}
 	req.Query = r.Form.Get("query")
+	// Loki's frontend keeps volume bounds in milliseconds, start rounded
+	// down and end up: the time of an instant answer is the end so rounded.
+	req.Start, req.End = roundToMillis(req.Start, req.End)
 	return req, a.checkQueryLength(req.Start, req.End)
+}
+
+// roundToMillis rounds start down and end up to whole milliseconds; at the
+// ends of the int64 range, where that would overflow, it rounds toward zero.
+func roundToMillis(start, end int64) (int64, int64) {
+	const ms = int64(time.Millisecond)
+	if r := start % ms; r > 0 || r < 0 && start >= math.MinInt64+ms {
+		start -= (r + ms) % ms
+	} else {
+		start -= r
+	}
+	if r := end % ms; r < 0 || r > 0 && end <= math.MaxInt64-ms {
+		end += (ms - r) % ms
+	} else {
+		end -= r
+	}
+	return start, end
 }
 
 // volumeSeries is one label set (or label name) of a volume answer with its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"reflect"
 	"strings"
@@ -71,6 +72,10 @@ func TestVolumeParams(t *testing.T) {
 		// The default step of a range, as for query_range.
 		{"/loki/api/v1/index/volume_range?" + sel,
 			logproto.VolumeRequest{Start: testNow - hour, End: testNow, Step: 14e9, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 100}},
+		// Bounds in milliseconds, start rounded down and end up (logcli
+		// sends nanoseconds; Loki answered at 1795448585.682).
+		{"/loki/api/v1/index/volume?" + sel + "&start=1795444985681837599&end=1795448585681837599",
+			logproto.VolumeRequest{Start: 1795444985681e6, End: 1795448585682e6, Query: `{job="smoke"}`, AggregateBy: "series", Limit: 100}},
 	} {
 		f, v := newVolumeFixture(t)
 		if w := f.request(http.MethodGet, tc.target, nil); w.Code != http.StatusOK {
@@ -172,5 +177,24 @@ func TestVolumeMatrix(t *testing.T) {
 	want := "matrix map[app:c] [[90 500]] map[app:a] [[59.999 10] [90 7]] map[app:b] [[59.999 10]] "
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestRoundToMillis(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	for _, tc := range []struct{ start, end, wantStart, wantEnd int64 }{
+		{0, 0, 0, 0},
+		{5 * ms, 7 * ms, 5 * ms, 7 * ms},
+		{5*ms + 1, 7*ms + 1, 5 * ms, 8 * ms},
+		{5*ms - 1, 7*ms - 1, 4 * ms, 7 * ms},
+		{-5*ms - 1, -3*ms - 1, -6 * ms, -3 * ms},
+		{-5*ms + 1, -3*ms + 1, -5 * ms, -2 * ms},
+		// No overflow at the ends of the range: rounded toward zero.
+		{math.MinInt64, math.MaxInt64, math.MinInt64 - math.MinInt64%ms, math.MaxInt64 - math.MaxInt64%ms},
+	} {
+		s, e := roundToMillis(tc.start, tc.end)
+		if s != tc.wantStart || e != tc.wantEnd {
+			t.Errorf("roundToMillis(%d, %d) = %d, %d, want %d, %d", tc.start, tc.end, s, e, tc.wantStart, tc.wantEnd)
+		}
 	}
 }
