@@ -11,15 +11,16 @@ import (
 )
 
 // SelectSamples returns the samples p.Extractor extracts from the tenant's
-// in-memory entries that match p, oldest first. Like SelectLogs it reads
+// in-memory entries that match p, oldest first, kept per stream (an
+// iter.SampleSet with a part per chunk). Like SelectLogs it reads
 // consistent snapshots of the chunks, so pushes go on while the iterator
 // is consumed; lines are read in place and never copied.
 func (i *Ingester) SelectSamples(ctx context.Context, tenant string, p logql.SelectSampleParams) (iter.SampleIterator, error) {
 	inst := i.instance(tenant, false)
 	if inst == nil {
-		return iter.EmptySamples, nil
+		return iter.NewSampleSet(nil), nil
 	}
-	var its []iter.SampleIterator
+	var parts []iter.StreamSamples
 	o := chunk.IterOptions{From: p.Start, Through: p.End, Direction: logproto.Forward, Contains: p.LineLiterals()}
 	if p.Stats != nil {
 		// Lines the push-down skipped were still processed.
@@ -45,15 +46,15 @@ func (i *Ingester) SelectSamples(ctx context.Context, tenant string, p logql.Sel
 				sx = p.Extractor.ForStream(st.lbls)
 			}
 			raw := cd.c.Iterate(o)
-			its = append(its, log.NewSampleIterator(raw, sx, st.fp, p.Stats))
+			parts = append(parts, iter.StreamSamples{Labels: st.lbls, Fingerprint: st.fp, It: log.NewStreamSampleIterator(raw, sx, st.fp, p.Stats)})
 		}
 		st.mtx.Unlock()
 	}
 	if err := ctx.Err(); err != nil {
-		for _, it := range its {
-			_ = it.Close()
+		for _, p := range parts {
+			_ = p.It.Close()
 		}
 		return nil, err
 	}
-	return iter.NewSampleMergeIterator(its), nil
+	return iter.NewSampleSet(parts), nil
 }

@@ -28,9 +28,17 @@ type memStream struct {
 }
 
 // memQuerier is an in-memory source with both SelectLogs and
-// SelectSamples, the way the ingester answers them.
+// SelectSamples, the way the ingester answers them: samples are kept per
+// stream (iter.SampleSet).
 type memQuerier struct {
 	streams []memStream
+	// replicas: SelectSamples gives every stream a second part holding a
+	// replica of every other entry, as when the ingesters and the store
+	// both hold a stream's entries, and the parts of all streams in
+	// reverse order after the first parts.
+	replicas bool
+	// merged: SelectSamples merges the streams in time order instead.
+	merged bool
 }
 
 // logsOnly hides SelectSamples, so the engine takes its SelectLogs path.
@@ -77,16 +85,34 @@ func (q *memQuerier) SelectLogs(_ context.Context, _ string, p SelectLogParams) 
 }
 
 func (q *memQuerier) SelectSamples(_ context.Context, _ string, p SelectSampleParams) (iter.SampleIterator, error) {
-	var its []iter.SampleIterator
+	var parts, replicas []iter.StreamSamples
 	for i := range q.streams {
 		s := &q.streams[i]
 		if !matchesAll(s.lbls, p.Matchers) {
 			continue
 		}
+		fp := index.Fingerprint(s.lbls)
 		raw := &rawSlice{entries: s.window(p.Start, p.End, logproto.Forward), i: -1}
-		its = append(its, log.NewSampleIterator(raw, p.Extractor.ForStream(s.lbls), index.Fingerprint(s.lbls), p.Stats))
+		parts = append(parts, iter.StreamSamples{Labels: s.lbls, Fingerprint: fp,
+			It: log.NewStreamSampleIterator(raw, p.Extractor.ForStream(s.lbls), fp, p.Stats)})
+		if q.replicas {
+			var half []logproto.Entry
+			for j, e := range s.window(p.Start, p.End, logproto.Forward) {
+				if j%2 == 1 {
+					half = append(half, e)
+				}
+			}
+			raw := &rawSlice{entries: half, i: -1}
+			replicas = append(replicas, iter.StreamSamples{Labels: s.lbls, Fingerprint: fp,
+				It: log.NewStreamSampleIterator(raw, p.Extractor.ForStream(s.lbls), fp, nil)})
+		}
 	}
-	return iter.NewSampleMergeIterator(its), nil
+	slices.Reverse(replicas)
+	set := iter.NewSampleSet(append(parts, replicas...))
+	if q.merged {
+		return iter.NewSampleMergeIterator([]iter.SampleIterator{set}), nil
+	}
+	return set, nil
 }
 
 // rawSlice is a log.RawIterator over entries.
@@ -190,18 +216,38 @@ func formatResult(r Result) string {
 	return b.String()
 }
 
-// runBoth runs p on a SelectSamples source and on a SelectLogs-only one
-// and fails unless both give the same answer, which it returns.
+// sources are the ways a test source can answer a metric query: per
+// stream, per stream with replicas, merged in time order, and from
+// SelectLogs (merged entries).
+func sources(streams []memStream) map[string]Querier {
+	q := &memQuerier{streams: streams}
+	return map[string]Querier{
+		"per stream":               q,
+		"per stream with replicas": &memQuerier{streams: streams, replicas: true},
+		"merged":                   &memQuerier{streams: streams, merged: true},
+		"from logs":                logsOnly{q},
+	}
+}
+
+// runBoth runs p on every kind of source (sources) and fails unless all
+// give the same answer, which it returns.
 func runBoth(t *testing.T, streams []memStream, p Params) (Result, error) {
 	t.Helper()
+	return runAll(t, streams, p)
+}
+
+func runAll(tb testing.TB, streams []memStream, p Params) (Result, error) {
+	tb.Helper()
 	q := &memQuerier{streams: streams}
 	res, err := newTestEngine(q, 500).Query(context.Background(), "t", p)
-	res2, err2 := newTestEngine(logsOnly{q}, 500).Query(context.Background(), "t", p)
-	if fmt.Sprint(err) != fmt.Sprint(err2) {
-		t.Fatalf("SelectSamples error %v, SelectLogs error %v", err, err2)
-	}
-	if err == nil && formatResult(res) != formatResult(res2) {
-		t.Fatalf("SelectSamples answer\n%s\ndiffers from SelectLogs answer\n%s", formatResult(res), formatResult(res2))
+	for name, src := range sources(streams) {
+		res2, err2 := newTestEngine(src, 500).Query(context.Background(), "t", p)
+		if fmt.Sprint(err) != fmt.Sprint(err2) {
+			tb.Fatalf("%s: per stream error %v, %s error %v", p.Query, err, name, err2)
+		}
+		if err == nil && formatResult(res) != formatResult(res2) {
+			tb.Fatalf("%s: per stream answer\n%s\ndiffers from the %s answer\n%s", p.Query, formatResult(res), name, formatResult(res2))
+		}
 	}
 	return res, err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/skald-logs/skald/pkg/index"
+	"github.com/skald-logs/skald/pkg/iter"
 	"github.com/skald-logs/skald/pkg/logql/log"
 	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
@@ -274,9 +275,20 @@ func (b *evalBuilder) rangeEvaluator(r *syntax.RangeAggregationExpr, src syntax.
 	if err != nil {
 		return nil, err
 	}
-	ev, err := newRangeEvaluator(b.ctx, it, r, b.steps)
+	var streams []iter.StreamSampleIterator
+	switch it := it.(type) {
+	case *iter.SampleSet:
+		streams = it.Streams()
+	case iter.StreamSampleIterator:
+		streams = []iter.StreamSampleIterator{it}
+	default:
+		streams = []iter.StreamSampleIterator{newSamplesAsStream(it)}
+	}
+	ev, err := newRangeEvaluator(b.ctx, streams, r, b.steps)
 	if err != nil {
-		_ = it.Close()
+		for _, s := range streams {
+			_ = s.Close()
+		}
 		return nil, err
 	}
 	return ev, nil

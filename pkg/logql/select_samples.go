@@ -121,7 +121,11 @@ func (s *logSamples) stream(lbls labels.Labels, h uint64) *logStream {
 	return st
 }
 
-func (s *logSamples) At() iter.Sample       { return s.cur }
+func (s *logSamples) At() iter.Sample { return s.cur }
+func (s *logSamples) Sample() (int64, float64, *iter.Series) {
+	return s.cur.Timestamp, s.cur.Value, s.series
+}
+func (s *logSamples) EntryHash() uint64     { return s.cur.Hash }
 func (s *logSamples) Labels() labels.Labels { return s.series.Labels }
 func (s *logSamples) StreamHash() uint64    { return s.series.Hash }
 func (s *logSamples) Err() error            { return s.it.Err() }

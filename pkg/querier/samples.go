@@ -36,7 +36,22 @@ func (q *Querier) SelectSamples(ctx context.Context, tenant string, p logql.Sele
 		return nil, err
 	}
 	its = append(its, it)
-	return iter.NewSampleMergeIterator(its), nil
+	return join(its), nil
+}
+
+// join merges the sources' samples: kept per stream when every source
+// keeps them so (the engine then evaluates each stream on its own), else
+// merged in time order.
+func join(its []iter.SampleIterator) iter.SampleIterator {
+	sets := make([]*iter.SampleSet, 0, len(its))
+	for _, it := range its {
+		s, ok := it.(*iter.SampleSet)
+		if !ok {
+			return iter.NewSampleMergeIterator(its)
+		}
+		sets = append(sets, s)
+	}
+	return iter.JoinSampleSets(sets...)
 }
 
 func selectSamples(ctx context.Context, s Source, tenant string, p logql.SelectSampleParams) (iter.SampleIterator, error) {

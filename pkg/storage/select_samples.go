@@ -3,8 +3,6 @@ package storage
 import (
 	"context"
 
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/skald-logs/skald/pkg/chunk"
 	"github.com/skald-logs/skald/pkg/iter"
 	"github.com/skald-logs/skald/pkg/logproto"
@@ -13,32 +11,38 @@ import (
 )
 
 // SelectSamples returns the samples p.Extractor extracts from the stored
-// entries that match p, oldest first. Chunks are opened lazily, as for
-// SelectLogs, and lines are read in place from the decompressed blocks.
+// entries that match p, oldest first, kept per stream (an iter.SampleSet).
+// Chunks are opened lazily, as for SelectLogs, and lines are read in place
+// from the decompressed blocks.
 func (s *Store) SelectSamples(ctx context.Context, tenant string, p logql.SelectSampleParams) (iter.SampleIterator, error) {
 	ss, err := s.lookup(ctx, tenant, p.Matchers, p.Start, p.End)
 	if err != nil {
 		return nil, err
 	}
 	lits := p.LineLiterals()
-	its := make([]iter.SampleIterator, 0, len(ss))
+	parts := make([]iter.StreamSamples, 0, len(ss))
 	for _, sr := range ss {
 		if len(sr.refs) == 0 {
 			continue
 		}
-		its = append(its, &sampleStreamIterator{
+		st := &sampleStreamIterator{
 			ctx: ctx, store: s, tenant: tenant, sr: sr, p: p, lits: lits,
 			futures: make([]*future, len(sr.refs)),
-		})
+		}
+		st.StreamSampleIterator = iter.NewStreamMerge(nil, st.more)
+		parts = append(parts, iter.StreamSamples{Labels: sr.lbls, Fingerprint: sr.fp, It: st})
 	}
-	return iter.NewSampleMergeIterator(its), nil
+	return iter.NewSampleSet(parts), nil
 }
 
 // sampleStreamIterator reads the samples of one stream's chunks in time
-// order. Its refs are sorted by start time (lookup sorts them); a chunk is
-// opened only once its first sample could be next, and the next
-// PrefetchChunks chunks are fetched in the background meanwhile.
+// order, dropping replicas that overlapping chunks hold. Its refs are
+// sorted by start time (lookup sorts them); a chunk is opened only once
+// its first sample could be next, and the next PrefetchChunks chunks are
+// fetched in the background meanwhile.
 type sampleStreamIterator struct {
+	iter.StreamSampleIterator // the merge of the open chunks
+
 	ctx    context.Context
 	store  *Store
 	tenant string
@@ -49,9 +53,6 @@ type sampleStreamIterator struct {
 
 	futures []*future
 	next    int // next ref to open
-	open    []iter.SampleIterator
-	cur     iter.SampleIterator
-	err     error
 }
 
 // prefetch starts fetching refs[i] if it is not already.
@@ -62,8 +63,12 @@ func (it *sampleStreamIterator) prefetch(i int) {
 	it.futures[i] = it.store.startFetch(it.ctx, ChunkKey(it.tenant, it.sr.fp, it.sr.refs[i]))
 }
 
-// openNext opens refs[it.next] and adds its iterator to the open set.
-func (it *sampleStreamIterator) openNext() bool {
+// more opens the next chunk when its first sample could come before the
+// earliest sample of the chunks already open (iter.MoreParts).
+func (it *sampleStreamIterator) more(minTS int64, empty bool) (iter.StreamSampleIterator, error) {
+	if it.next >= len(it.sr.refs) || !empty && it.sr.refs[it.next].From > minTS {
+		return nil, nil
+	}
 	i := it.next
 	it.next++
 	for j := 0; j <= it.store.cfg.PrefetchChunks; j++ {
@@ -73,8 +78,7 @@ func (it *sampleStreamIterator) openNext() bool {
 	<-f.done
 	it.futures[i] = nil
 	if f.err != nil {
-		it.err = f.err
-		return false
+		return nil, f.err
 	}
 	if it.sx == nil {
 		it.sx = it.p.Extractor.ForStream(it.sr.lbls)
@@ -84,105 +88,15 @@ func (it *sampleStreamIterator) openNext() bool {
 		// Lines the push-down skipped were still processed.
 		o.SkippedLines, o.SkippedBytes = &st.Lines, &st.Bytes
 	}
-	si := log.NewSampleIterator(f.c.Iterate(o), it.sx, it.sr.fp, it.p.Stats)
-	if si.Next() {
-		it.push(si)
-		return true
-	}
-	if err := si.Err(); err != nil {
-		it.err = err
-		return false
-	}
-	_ = si.Close()
-	return true
+	return log.NewStreamSampleIterator(f.c.Iterate(o), it.sx, it.sr.fp, it.p.Stats), nil
 }
-
-func (it *sampleStreamIterator) Next() bool {
-	if it.err != nil {
-		return false
-	}
-	if it.cur != nil {
-		if it.cur.Next() {
-			it.push(it.cur)
-		} else if err := it.cur.Err(); err != nil {
-			it.err = err
-			return false
-		} else {
-			_ = it.cur.Close()
-		}
-		it.cur = nil
-	}
-	for {
-		if it.next < len(it.sr.refs) && (len(it.open) == 0 || it.sr.refs[it.next].From <= it.open[0].At().Timestamp) {
-			if !it.openNext() {
-				return false
-			}
-			continue
-		}
-		if len(it.open) == 0 {
-			return false
-		}
-		it.cur = it.pop()
-		return true
-	}
-}
-
-// push and pop keep open as a min-heap by current timestamp; chunks of one
-// stream rarely overlap, so it holds one or two iterators.
-func (it *sampleStreamIterator) push(si iter.SampleIterator) {
-	it.open = append(it.open, si)
-	for i := len(it.open) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if it.open[parent].At().Timestamp <= it.open[i].At().Timestamp {
-			break
-		}
-		it.open[i], it.open[parent] = it.open[parent], it.open[i]
-		i = parent
-	}
-}
-
-func (it *sampleStreamIterator) pop() iter.SampleIterator {
-	top := it.open[0]
-	last := len(it.open) - 1
-	it.open[0] = it.open[last]
-	it.open[last] = nil
-	it.open = it.open[:last]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= len(it.open) {
-			break
-		}
-		j := l
-		if r := l + 1; r < len(it.open) && it.open[r].At().Timestamp < it.open[l].At().Timestamp {
-			j = r
-		}
-		if it.open[i].At().Timestamp <= it.open[j].At().Timestamp {
-			break
-		}
-		it.open[i], it.open[j] = it.open[j], it.open[i]
-		i = j
-	}
-	return top
-}
-
-func (it *sampleStreamIterator) At() iter.Sample       { return it.cur.At() }
-func (it *sampleStreamIterator) Labels() labels.Labels { return it.cur.Labels() }
-func (it *sampleStreamIterator) StreamHash() uint64    { return it.cur.StreamHash() }
-func (it *sampleStreamIterator) Err() error            { return it.err }
 
 func (it *sampleStreamIterator) Close() error {
-	if it.cur != nil {
-		_ = it.cur.Close()
-		it.cur = nil
-	}
-	for _, si := range it.open {
-		_ = si.Close()
-	}
-	it.open = nil
+	err := it.StreamSampleIterator.Close()
 	for _, f := range it.futures {
 		if f != nil {
 			<-f.done
 		}
 	}
-	return nil
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/skald-logs/skald/pkg/iter"
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
@@ -29,11 +30,9 @@ type StreamSampleExtractor interface {
 	Process(ts int64, line []byte, sm []logproto.LabelAdapter) (v float64, s *Series, ok bool)
 }
 
-// Series identifies the series of a sample.
-type Series struct {
-	Labels labels.Labels
-	Hash   uint64 // HashLabels of Labels
-}
+// Series identifies the series of a sample; its Hash is HashLabels of its
+// Labels.
+type Series = iter.Series
 
 // valueKind is what a sample's value is made of.
 type valueKind uint8

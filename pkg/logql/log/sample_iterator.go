@@ -10,15 +10,19 @@ import (
 
 // sampleIterator runs a stream sample extractor over a raw iterator, in the
 // raw iterator's (forward) order. Lines are read where the raw iterator
-// keeps them: nothing is copied for the entries that become samples.
+// keeps them: nothing is copied for the entries that become samples, and
+// an entry's hash is computed only when asked.
 type sampleIterator struct {
 	raw        RawIterator
 	sx         StreamSampleExtractor
 	streamHash uint64
 	c          *Counters
 	d          xxhash.Digest
-	cur        iter.Sample
+	ts         int64
+	v          float64
 	series     *Series
+	line       []byte // valid until the raw iterator moves
+	sm         []logproto.LabelAdapter
 }
 
 // NewSampleIterator returns the samples sx extracts from raw, which must
@@ -27,6 +31,17 @@ type sampleIterator struct {
 // entry read from several sources are recognised (iter.Sample.Hash). c,
 // when not nil, counts the work.
 func NewSampleIterator(raw RawIterator, sx StreamSampleExtractor, streamHash uint64, c *Counters) iter.SampleIterator {
+	return newSampleIterator(raw, sx, streamHash, c)
+}
+
+// NewStreamSampleIterator is NewSampleIterator for consumers that take a
+// stream's samples on their own (iter.SampleSet): it computes an entry's
+// hash only when asked.
+func NewStreamSampleIterator(raw RawIterator, sx StreamSampleExtractor, streamHash uint64, c *Counters) iter.StreamSampleIterator {
+	return newSampleIterator(raw, sx, streamHash, c)
+}
+
+func newSampleIterator(raw RawIterator, sx StreamSampleExtractor, streamHash uint64, c *Counters) *sampleIterator {
 	if c == nil {
 		c = &Counters{}
 	}
@@ -43,14 +58,21 @@ func (it *sampleIterator) Next() bool {
 			continue
 		}
 		it.c.PostFilter++
-		it.cur = iter.Sample{Timestamp: ts, Value: v, Hash: EntryHash(&it.d, it.streamHash, line, sm)}
-		it.series = s
+		it.ts, it.v, it.series, it.line, it.sm = ts, v, s, line, sm
 		return true
 	}
+	it.line, it.sm = nil, nil
 	return false
 }
 
-func (it *sampleIterator) At() iter.Sample       { return it.cur }
+func (it *sampleIterator) At() iter.Sample {
+	return iter.Sample{Timestamp: it.ts, Value: it.v, Hash: it.EntryHash()}
+}
+
+func (it *sampleIterator) Sample() (int64, float64, *iter.Series) { return it.ts, it.v, it.series }
+func (it *sampleIterator) EntryHash() uint64 {
+	return EntryHash(&it.d, it.streamHash, it.line, it.sm)
+}
 func (it *sampleIterator) Labels() labels.Labels { return it.series.Labels }
 func (it *sampleIterator) StreamHash() uint64    { return it.series.Hash }
 func (it *sampleIterator) Err() error            { return it.raw.Err() }
