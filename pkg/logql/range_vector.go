@@ -296,8 +296,10 @@ func (r *rangeEvaluator) readSlab(t, lo int64) {
 		}
 		sl.runs, sl.runOf = sl.runs[:0], -1
 	}
-	perStep := max(1, read/int(steps))
-	r.slabSteps = max(1, min(slabPoints/perStep, 1<<20))
+	// The next slab: about slabPoints at this slab's points per step, and
+	// at most four times as many steps (a slab before the data starts
+	// says little).
+	r.slabSteps = int(max(1, min(4*steps, int64(slabPoints)*steps/int64(max(read, 1)))))
 }
 
 // readStream appends c's samples in (lo, hi] to their series.

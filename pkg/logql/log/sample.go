@@ -79,6 +79,15 @@ type sampleExtractor struct {
 	// needed) and their errors cannot fail the query. Samples that carry
 	// __error__ then go to the series without labels like the others.
 	dropErrors bool
+	// bare: the pipeline has no stage after its leading line filters
+	// (head, nil without), so an entry's labels are its stream labels and
+	// its structured metadata, normalised. Process then runs no pipeline
+	// for entries whose series the stream labels alone make (bareSeries).
+	bare bool
+	head Filterer
+	// extracted are the names n for which n+"_extracted", the name a
+	// metadata label that repeats a stream label gets, is grouped by.
+	extracted []string
 }
 
 // NewSampleExtractor compiles the sample side of e: a
@@ -161,11 +170,19 @@ func NewSampleExtractor(e syntax.SampleExpr, hash func(labels.Labels) uint64) (S
 	}
 	slices.Sort(x.groups)
 	x.groups = slices.Compact(x.groups)
+	if bp, ok := p.(*pipeline); ok && len(bp.stages) == 0 {
+		x.bare, x.head = true, bp.head
+		for _, g := range x.groups {
+			if n, ok := strings.CutSuffix(g, duplicateSuffix); ok {
+				x.extracted = append(x.extracted, n)
+			}
+		}
+	}
 	return x, nil
 }
 
 func (x *sampleExtractor) ForStream(lbls labels.Labels) StreamSampleExtractor {
-	return &streamSampleExtractor{x: x, sp: x.pipeline.ForStream(lbls), cache: map[uint64][]*cachedSeries{}}
+	return &streamSampleExtractor{x: x, lbls: lbls, sp: x.pipeline.ForStream(lbls), cache: map[uint64][]*cachedSeries{}}
 }
 
 // maxCachedSeries bounds the series one stream extractor remembers; past
@@ -179,24 +196,45 @@ type cachedSeries struct {
 }
 
 type streamSampleExtractor struct {
-	x  *sampleExtractor
-	sp StreamPipeline
+	x    *sampleExtractor
+	lbls labels.Labels // the stream's
+	sp   StreamPipeline
+	// bare: the series of entries without metadata that matters
+	// (bareSeries), once made; bareErr: the stream labels carry
+	// __error__, so there is none.
+	bare        *Series
+	bareErr     bool
+	bareErrSeen bool // bareErr is set
 
 	// Series by hash; byStream keeps the series of a pipeline result
 	// whose labels are its stream labels alone (the fast path).
 	cache    map[uint64][]*cachedSeries
 	last     *cachedSeries // the series series returned last
 	byStream map[uint64]*cachedSeries
-	n        int
-	set      sampleLabels
-	out      sampleLabels
-	d        xxhash.Digest
+	// groupsOf: the grouped series of stream results (byStreamGroups).
+	groupsOf  map[uint64]*streamGroup
+	lastGroup *streamGroup
+	n         int
+	set       sampleLabels
+	out       sampleLabels
+	d         xxhash.Digest
 }
 
 // emptySeries is the series without labels.
 var emptySeries = &Series{Labels: labels.EmptyLabels(), Hash: HashLabels(labels.EmptyLabels())}
 
 func (e *streamSampleExtractor) Process(ts int64, line []byte, sm []logproto.LabelAdapter) (float64, *Series, bool) {
+	if x := e.x; x.bare && x.kind != valueUnwrap && x.post == nil {
+		if s := e.bareSeries(sm); s != nil {
+			if x.head != nil && !x.head.Filter(line) {
+				return 0, nil, false
+			}
+			if x.kind == valueBytes {
+				return float64(len(line)), s, true
+			}
+			return 1, s, true
+		}
+	}
 	out, res, ok := e.sp.Process(ts, line, sm)
 	if !ok {
 		return 0, nil, false
@@ -215,6 +253,11 @@ func (e *streamSampleExtractor) Process(ts int64, line []byte, sm []logproto.Lab
 		}
 		if len(x.groups) == 0 && len(res.StructuredMetadata) == 0 && len(res.Parsed) == 0 {
 			return v, e.streamSeries(res), true
+		}
+		if !x.without && len(x.groups) > 0 {
+			if s := e.byStreamGroups(res); s != nil {
+				return v, s, true
+			}
 		}
 	}
 	set := &e.set
@@ -280,6 +323,146 @@ func (e *streamSampleExtractor) group(set *sampleLabels) []labels.Label {
 	}
 	e.out.ls = out
 	return out
+}
+
+// bareSeries returns, for a bare pipeline, the series of an entry with
+// metadata sm when it depends on the stream labels alone: every sample
+// goes to the series without labels, or there is no grouping and no
+// metadata, or a `by` grouping takes no metadata label (and none is
+// __error__). It returns nil otherwise, and Process runs the pipeline.
+func (e *streamSampleExtractor) bareSeries(sm []logproto.LabelAdapter) *Series {
+	x := e.x
+	switch {
+	case x.noLabels:
+		if !x.dropErrors && (e.streamErr() || smError(sm)) {
+			return nil
+		}
+		return emptySeries
+	case len(x.groups) == 0:
+		if len(sm) > 0 || e.streamErr() {
+			return nil
+		}
+	case x.without:
+		return nil
+	default:
+		for _, l := range sm {
+			// A name the pipeline would rewrite, __error__ and
+			// __error_details__ (which start with "__"), and any
+			// name it could turn into a grouped one.
+			if !plainName(l.Name) || l.Name[0] == '_' || x.grouped(l.Name) || slices.Contains(x.extracted, l.Name) {
+				return nil
+			}
+		}
+	}
+	if e.bare == nil {
+		if e.streamErr() {
+			return nil
+		}
+		ls := e.out.ls[:0]
+		e.lbls.Range(func(l labels.Label) {
+			if len(x.groups) == 0 || e.x.grouped(l.Name) {
+				ls = append(ls, l)
+			}
+		})
+		e.out.ls = ls
+		e.bare = e.series(ls)
+	}
+	return e.bare
+}
+
+// streamErr reports whether the stream labels carry __error__.
+func (e *streamSampleExtractor) streamErr() bool {
+	if !e.bareErrSeen {
+		e.bareErr, e.bareErrSeen = e.lbls.Get(syntax.ErrorLabel) != "", true
+	}
+	return e.bareErr
+}
+
+// smError reports whether metadata carries __error__, which the pipeline
+// takes for the entry's error.
+func smError(sm []logproto.LabelAdapter) bool {
+	for _, l := range sm {
+		if l.Name == syntax.ErrorLabel && l.Value != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// plainName reports whether the pipeline keeps a metadata name as it is
+// (unless it repeats a stream label): a Prometheus label name that does
+// not start with a single _.
+func plainName(name string) bool {
+	return isLegacyName(name) && (name[0] != '_' || len(name) > 1 && name[1] == '_')
+}
+
+// byStreamGroups returns the series of a result grouped `by` labels when
+// only stream labels can be among them: no structured metadata or parsed
+// label is grouped by and none is __error__. The series is then the same
+// for every entry of the stream, and is looked up once per stream. It
+// returns nil otherwise.
+func (e *streamSampleExtractor) byStreamGroups(res *LabelsResult) *Series {
+	x := e.x
+	for _, l := range res.Parsed {
+		if l.Name == syntax.ErrorLabel && l.Value != "" || x.grouped(l.Name) {
+			return nil
+		}
+	}
+	for _, l := range res.StructuredMetadata {
+		if l.Name == syntax.ErrorLabel && l.Value != "" || x.grouped(l.Name) {
+			return nil
+		}
+	}
+	g := e.lastGroup
+	if g == nil || g.hash != res.Hash || !labels.Equal(g.stream, res.Stream) {
+		if g = e.groupsOf[res.Hash]; g == nil || !labels.Equal(g.stream, res.Stream) {
+			g = e.newStreamGroup(res)
+		}
+		e.lastGroup = g
+	}
+	if g.err {
+		return nil
+	}
+	return g.s
+}
+
+// streamGroup is the series of the entries of one stream result grouped
+// by stream labels alone.
+type streamGroup struct {
+	stream labels.Labels
+	hash   uint64
+	s      *Series
+	err    bool // the stream labels carry __error__
+}
+
+func (e *streamSampleExtractor) newStreamGroup(res *LabelsResult) *streamGroup {
+	ls := e.out.ls[:0]
+	res.Stream.Range(func(l labels.Label) {
+		if l.Value != "" && e.x.grouped(l.Name) {
+			ls = append(ls, l)
+		}
+	})
+	e.out.ls = ls
+	g := &streamGroup{stream: res.Stream, hash: res.Hash, s: e.series(ls), err: res.Stream.Get(syntax.ErrorLabel) != ""}
+	if e.groupsOf == nil || len(e.groupsOf) >= maxCachedSeries {
+		e.groupsOf = map[uint64]*streamGroup{}
+	}
+	e.groupsOf[res.Hash] = g
+	return g
+}
+
+// grouped reports whether name is one of the grouping labels.
+func (x *sampleExtractor) grouped(name string) bool {
+	if len(x.groups) <= 4 {
+		for _, g := range x.groups {
+			if g == name {
+				return true
+			}
+		}
+		return false
+	}
+	_, found := slices.BinarySearch(x.groups, name)
+	return found
 }
 
 // streamSeries returns the series of a result whose labels are its stream
