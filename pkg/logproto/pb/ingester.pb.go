@@ -925,7 +925,7 @@ func (x *SeriesResponse) GetSeries() []string {
 type TailRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Selector      string                 `protobuf:"bytes,1,opt,name=selector,proto3" json:"selector,omitempty"`
-	Start         int64                  `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"`
+	Start         int64                  `protobuf:"varint,2,opt,name=start,proto3" json:"start,omitempty"` // unused: ingesters send what is pushed from now on
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -972,6 +972,70 @@ func (x *TailRequest) GetStart() int64 {
 		return x.Start
 	}
 	return 0
+}
+
+// TailResponse is one batch of tailed entries, in the order they were
+// appended (fields 1 and 2 as in QueryResponse), and the entries the
+// ingester dropped since the last batch because the tail read too slowly:
+// a dropped row names its stream and timestamp and has no line.
+type TailResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Streams       []*StreamLabels        `protobuf:"bytes,1,rep,name=streams,proto3" json:"streams,omitempty"`
+	Entries       []*QueryEntry          `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	Dropped       []*QueryEntry          `protobuf:"bytes,3,rep,name=dropped,proto3" json:"dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TailResponse) Reset() {
+	*x = TailResponse{}
+	mi := &file_logproto_ingester_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TailResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TailResponse) ProtoMessage() {}
+
+func (x *TailResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_logproto_ingester_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TailResponse.ProtoReflect.Descriptor instead.
+func (*TailResponse) Descriptor() ([]byte, []int) {
+	return file_logproto_ingester_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TailResponse) GetStreams() []*StreamLabels {
+	if x != nil {
+		return x.Streams
+	}
+	return nil
+}
+
+func (x *TailResponse) GetEntries() []*QueryEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *TailResponse) GetDropped() []*QueryEntry {
+	if x != nil {
+		return x.Dropped
+	}
+	return nil
 }
 
 var File_logproto_ingester_proto protoreflect.FileDescriptor
@@ -1034,7 +1098,11 @@ const file_logproto_ingester_proto_rawDesc = "" +
 	"\x06series\x18\x01 \x03(\tR\x06series\"?\n" +
 	"\vTailRequest\x12\x1a\n" +
 	"\bselector\x18\x01 \x01(\tR\bselector\x12\x14\n" +
-	"\x05start\x18\x02 \x01(\x03R\x05start*&\n" +
+	"\x05start\x18\x02 \x01(\x03R\x05start\"\xa0\x01\n" +
+	"\fTailResponse\x120\n" +
+	"\astreams\x18\x01 \x03(\v2\x16.logproto.StreamLabelsR\astreams\x12.\n" +
+	"\aentries\x18\x02 \x03(\v2\x14.logproto.QueryEntryR\aentries\x12.\n" +
+	"\adropped\x18\x03 \x03(\v2\x14.logproto.QueryEntryR\adropped*&\n" +
 	"\tDirection\x12\v\n" +
 	"\aFORWARD\x10\x00\x12\f\n" +
 	"\bBACKWARD\x10\x01*?\n" +
@@ -1042,13 +1110,13 @@ const file_logproto_ingester_proto_rawDesc = "" +
 	"\x05EQUAL\x10\x00\x12\r\n" +
 	"\tNOT_EQUAL\x10\x01\x12\t\n" +
 	"\x05REGEX\x10\x02\x12\r\n" +
-	"\tNOT_REGEX\x10\x032\xce\x02\n" +
+	"\tNOT_REGEX\x10\x032\xcd\x02\n" +
 	"\aQuerier\x12<\n" +
 	"\x05Query\x12\x16.logproto.QueryRequest\x1a\x17.logproto.QueryResponse\"\x000\x01\x12N\n" +
 	"\vQuerySample\x12\x1c.logproto.SampleQueryRequest\x1a\x1d.logproto.SampleQueryResponse\"\x000\x01\x12:\n" +
 	"\x05Label\x12\x16.logproto.LabelRequest\x1a\x17.logproto.LabelResponse\"\x00\x12=\n" +
-	"\x06Series\x12\x17.logproto.SeriesRequest\x1a\x18.logproto.SeriesResponse\"\x00\x12:\n" +
-	"\x04Tail\x12\x15.logproto.TailRequest\x1a\x17.logproto.QueryResponse\"\x000\x01B-Z+github.com/skald-logs/skald/pkg/logproto/pbb\x06proto3"
+	"\x06Series\x12\x17.logproto.SeriesRequest\x1a\x18.logproto.SeriesResponse\"\x00\x129\n" +
+	"\x04Tail\x12\x15.logproto.TailRequest\x1a\x16.logproto.TailResponse\"\x000\x01B-Z+github.com/skald-logs/skald/pkg/logproto/pbb\x06proto3"
 
 var (
 	file_logproto_ingester_proto_rawDescOnce sync.Once
@@ -1063,7 +1131,7 @@ func file_logproto_ingester_proto_rawDescGZIP() []byte {
 }
 
 var file_logproto_ingester_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_logproto_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_logproto_ingester_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_logproto_ingester_proto_goTypes = []any{
 	(Direction)(0),              // 0: logproto.Direction
 	(MatchType)(0),              // 1: logproto.MatchType
@@ -1081,12 +1149,13 @@ var file_logproto_ingester_proto_goTypes = []any{
 	(*SeriesRequest)(nil),       // 13: logproto.SeriesRequest
 	(*SeriesResponse)(nil),      // 14: logproto.SeriesResponse
 	(*TailRequest)(nil),         // 15: logproto.TailRequest
-	(*LabelPairAdapter)(nil),    // 16: logproto.LabelPairAdapter
+	(*TailResponse)(nil),        // 16: logproto.TailResponse
+	(*LabelPairAdapter)(nil),    // 17: logproto.LabelPairAdapter
 }
 var file_logproto_ingester_proto_depIdxs = []int32{
 	0,  // 0: logproto.QueryRequest.direction:type_name -> logproto.Direction
-	16, // 1: logproto.QueryEntry.structured_metadata:type_name -> logproto.LabelPairAdapter
-	16, // 2: logproto.QueryEntry.parsed:type_name -> logproto.LabelPairAdapter
+	17, // 1: logproto.QueryEntry.structured_metadata:type_name -> logproto.LabelPairAdapter
+	17, // 2: logproto.QueryEntry.parsed:type_name -> logproto.LabelPairAdapter
 	3,  // 3: logproto.QueryResponse.streams:type_name -> logproto.StreamLabels
 	4,  // 4: logproto.QueryResponse.entries:type_name -> logproto.QueryEntry
 	3,  // 5: logproto.SampleQueryResponse.series:type_name -> logproto.StreamLabels
@@ -1095,21 +1164,24 @@ var file_logproto_ingester_proto_depIdxs = []int32{
 	9,  // 8: logproto.Matchers.matchers:type_name -> logproto.LabelMatcher
 	9,  // 9: logproto.LabelRequest.matchers:type_name -> logproto.LabelMatcher
 	10, // 10: logproto.SeriesRequest.groups:type_name -> logproto.Matchers
-	2,  // 11: logproto.Querier.Query:input_type -> logproto.QueryRequest
-	6,  // 12: logproto.Querier.QuerySample:input_type -> logproto.SampleQueryRequest
-	11, // 13: logproto.Querier.Label:input_type -> logproto.LabelRequest
-	13, // 14: logproto.Querier.Series:input_type -> logproto.SeriesRequest
-	15, // 15: logproto.Querier.Tail:input_type -> logproto.TailRequest
-	5,  // 16: logproto.Querier.Query:output_type -> logproto.QueryResponse
-	8,  // 17: logproto.Querier.QuerySample:output_type -> logproto.SampleQueryResponse
-	12, // 18: logproto.Querier.Label:output_type -> logproto.LabelResponse
-	14, // 19: logproto.Querier.Series:output_type -> logproto.SeriesResponse
-	5,  // 20: logproto.Querier.Tail:output_type -> logproto.QueryResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	3,  // 11: logproto.TailResponse.streams:type_name -> logproto.StreamLabels
+	4,  // 12: logproto.TailResponse.entries:type_name -> logproto.QueryEntry
+	4,  // 13: logproto.TailResponse.dropped:type_name -> logproto.QueryEntry
+	2,  // 14: logproto.Querier.Query:input_type -> logproto.QueryRequest
+	6,  // 15: logproto.Querier.QuerySample:input_type -> logproto.SampleQueryRequest
+	11, // 16: logproto.Querier.Label:input_type -> logproto.LabelRequest
+	13, // 17: logproto.Querier.Series:input_type -> logproto.SeriesRequest
+	15, // 18: logproto.Querier.Tail:input_type -> logproto.TailRequest
+	5,  // 19: logproto.Querier.Query:output_type -> logproto.QueryResponse
+	8,  // 20: logproto.Querier.QuerySample:output_type -> logproto.SampleQueryResponse
+	12, // 21: logproto.Querier.Label:output_type -> logproto.LabelResponse
+	14, // 22: logproto.Querier.Series:output_type -> logproto.SeriesResponse
+	16, // 23: logproto.Querier.Tail:output_type -> logproto.TailResponse
+	19, // [19:24] is the sub-list for method output_type
+	14, // [14:19] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_logproto_ingester_proto_init() }
@@ -1124,7 +1196,7 @@ func file_logproto_ingester_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_logproto_ingester_proto_rawDesc), len(file_logproto_ingester_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -52,9 +52,11 @@ type QuerierClient interface {
 	Label(ctx context.Context, in *LabelRequest, opts ...grpc.CallOption) (*LabelResponse, error)
 	// Series returns the label sets of the matching streams.
 	Series(ctx context.Context, in *SeriesRequest, opts ...grpc.CallOption) (*SeriesResponse, error)
-	// Tail is reserved: Skald serves /tail by polling queriers, and ingesters
-	// answer Unimplemented.
-	Tail(ctx context.Context, in *TailRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QueryResponse], error)
+	// Tail follows the entries of a log selector (with its pipeline) as they
+	// are pushed, whatever their timestamps, until the caller cancels. The
+	// first message is empty and says the tail is registered: every push
+	// appended after it is in the stream.
+	Tail(ctx context.Context, in *TailRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TailResponse], error)
 }
 
 type querierClient struct {
@@ -123,13 +125,13 @@ func (c *querierClient) Series(ctx context.Context, in *SeriesRequest, opts ...g
 	return out, nil
 }
 
-func (c *querierClient) Tail(ctx context.Context, in *TailRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QueryResponse], error) {
+func (c *querierClient) Tail(ctx context.Context, in *TailRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TailResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Querier_ServiceDesc.Streams[2], Querier_Tail_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[TailRequest, QueryResponse]{ClientStream: stream}
+	x := &grpc.GenericClientStream[TailRequest, TailResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -140,7 +142,7 @@ func (c *querierClient) Tail(ctx context.Context, in *TailRequest, opts ...grpc.
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Querier_TailClient = grpc.ServerStreamingClient[QueryResponse]
+type Querier_TailClient = grpc.ServerStreamingClient[TailResponse]
 
 // QuerierServer is the server API for Querier service.
 // All implementations must embed UnimplementedQuerierServer
@@ -158,9 +160,11 @@ type QuerierServer interface {
 	Label(context.Context, *LabelRequest) (*LabelResponse, error)
 	// Series returns the label sets of the matching streams.
 	Series(context.Context, *SeriesRequest) (*SeriesResponse, error)
-	// Tail is reserved: Skald serves /tail by polling queriers, and ingesters
-	// answer Unimplemented.
-	Tail(*TailRequest, grpc.ServerStreamingServer[QueryResponse]) error
+	// Tail follows the entries of a log selector (with its pipeline) as they
+	// are pushed, whatever their timestamps, until the caller cancels. The
+	// first message is empty and says the tail is registered: every push
+	// appended after it is in the stream.
+	Tail(*TailRequest, grpc.ServerStreamingServer[TailResponse]) error
 	mustEmbedUnimplementedQuerierServer()
 }
 
@@ -183,7 +187,7 @@ func (UnimplementedQuerierServer) Label(context.Context, *LabelRequest) (*LabelR
 func (UnimplementedQuerierServer) Series(context.Context, *SeriesRequest) (*SeriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Series not implemented")
 }
-func (UnimplementedQuerierServer) Tail(*TailRequest, grpc.ServerStreamingServer[QueryResponse]) error {
+func (UnimplementedQuerierServer) Tail(*TailRequest, grpc.ServerStreamingServer[TailResponse]) error {
 	return status.Error(codes.Unimplemented, "method Tail not implemented")
 }
 func (UnimplementedQuerierServer) mustEmbedUnimplementedQuerierServer() {}
@@ -270,11 +274,11 @@ func _Querier_Tail_Handler(srv interface{}, stream grpc.ServerStream) error {
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(QuerierServer).Tail(m, &grpc.GenericServerStream[TailRequest, QueryResponse]{ServerStream: stream})
+	return srv.(QuerierServer).Tail(m, &grpc.GenericServerStream[TailRequest, TailResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Querier_TailServer = grpc.ServerStreamingServer[QueryResponse]
+type Querier_TailServer = grpc.ServerStreamingServer[TailResponse]
 
 // Querier_ServiceDesc is the grpc.ServiceDesc for Querier service.
 // It's only intended for direct use with grpc.RegisterService,
