@@ -67,6 +67,8 @@ type sampleExtractor struct {
 	unwrap   string
 	conv     sampleConverter
 	post     sampleLabelFilter // nil without filters after unwrap
+	// postNoError: the filters after unwrap are all __error__="".
+	postNoError bool
 	// postDetails: the filters after unwrap read __error_details__, so a
 	// conversion error's details are set before they run (otherwise only
 	// for the samples they keep: most are dropped by __error__="").
@@ -139,7 +141,12 @@ func NewSampleExtractor(e syntax.SampleExpr, hash func(labels.Labels) uint64) (S
 		if x.conv, err = newSampleConverter(u.Conv); err != nil {
 			return nil, err
 		}
+		x.postNoError = len(u.PostFilters) > 0
 		for _, f := range u.PostFilters {
+			if sf, ok := f.(*syntax.StringLabelFilter); !ok || sf.Matcher.Type != labels.MatchEqual ||
+				sf.Matcher.Name != syntax.ErrorLabel || sf.Matcher.Value != "" {
+				x.postNoError = false
+			}
 			if strings.Contains(f.String(), syntax.ErrorDetailsLabel) {
 				x.postDetails = true
 			}
@@ -202,6 +209,10 @@ type streamSampleExtractor struct {
 	// bare: the series of entries without metadata that matters
 	// (bareSeries), once made; bareErr: the stream labels carry
 	// __error__, so there is none.
+	// converted: unwrapFast left the conversion of this entry's value.
+	converted   bool
+	convV       float64
+	convErr     error
 	bare        *Series
 	bareErr     bool
 	bareErrSeen bool // bareErr is set
@@ -240,6 +251,11 @@ func (e *streamSampleExtractor) Process(ts int64, line []byte, sm []logproto.Lab
 		return 0, nil, false
 	}
 	x := e.x
+	if x.kind == valueUnwrap && (x.post == nil || x.postNoError) {
+		if v, s, ok, done := e.unwrapFast(res); done {
+			return v, s, ok
+		}
+	}
 	var v float64
 	switch x.kind {
 	case valueCount:
@@ -263,12 +279,19 @@ func (e *streamSampleExtractor) Process(ts int64, line []byte, sm []logproto.Lab
 	set := &e.set
 	set.fromResult(res)
 	var convErr error
+	converted := e.converted
+	e.converted = false
 	if x.kind == valueUnwrap {
 		s, ok := set.get(x.unwrap)
 		if !ok {
 			return 0, nil, false // entries without the label yield nothing
 		}
-		if v, convErr = x.conv(s); convErr != nil {
+		if converted {
+			v, convErr = e.convV, e.convErr // unwrapFast converted it
+		} else {
+			v, convErr = x.conv(s)
+		}
+		if convErr != nil {
 			v = 0
 			set.set(syntax.ErrorLabel, sampleExtractionErr)
 			if x.postDetails {
@@ -323,6 +346,54 @@ func (e *streamSampleExtractor) group(set *sampleLabels) []labels.Label {
 	}
 	e.out.ls = out
 	return out
+}
+
+// unwrapFast extracts an unwrapped value without gathering the entry's
+// labels, when its series is made without them: no error, and the
+// samples go to the series without labels or are grouped by stream labels
+// alone. done is false when Process must take the general path.
+func (e *streamSampleExtractor) unwrapFast(res *LabelsResult) (v float64, s *Series, ok, done bool) {
+	x := e.x
+	sv := resultLabel(res, x.unwrap)
+	if sv == "" {
+		return 0, nil, false, true // entries without the label yield nothing
+	}
+	if hasError(res) {
+		return 0, nil, false, false
+	}
+	switch {
+	case x.noLabels:
+		s = emptySeries
+	case !x.without && len(x.groups) > 0:
+		if s = e.byStreamGroups(res); s == nil {
+			return 0, nil, false, false
+		}
+	default:
+		return 0, nil, false, false
+	}
+	v, err := x.conv(sv)
+	if err != nil {
+		e.converted, e.convV, e.convErr = true, v, err
+		return 0, nil, false, false
+	}
+	return v, s, true, true
+}
+
+// resultLabel is the value of a label of a processed entry, as
+// sampleLabels.fromResult would give it: parsed over structured metadata
+// over stream labels, the last of equal names; "" when there is none.
+func resultLabel(r *LabelsResult, name string) string {
+	for i := len(r.Parsed) - 1; i >= 0; i-- {
+		if r.Parsed[i].Name == name {
+			return r.Parsed[i].Value
+		}
+	}
+	for i := len(r.StructuredMetadata) - 1; i >= 0; i-- {
+		if r.StructuredMetadata[i].Name == name {
+			return r.StructuredMetadata[i].Value
+		}
+	}
+	return r.Stream.Get(name)
 }
 
 // bareSeries returns, for a bare pipeline, the series of an entry with
