@@ -107,3 +107,15 @@ func BenchmarkSumByStatusPattern(b *testing.B) {
 func BenchmarkQuantileUnwrap(b *testing.B) {
 	benchQuery(b, `quantile_over_time(0.99, {app="apache"} | pattern "<_> - - <_> \"<_> <_> <_>\" <_> <size> <_>" | unwrap size | __error__="" [1m]) by (pod)`, false)
 }
+
+// BenchmarkTopKSumByRate is topk over a sum pushed into the extractor,
+// with windows five steps long.
+func BenchmarkTopKSumByRate(b *testing.B) {
+	benchQuery(b, `topk(3, sum by (pod) (rate({app="apache"}[5m])))`, false)
+}
+
+// BenchmarkMaxUnwrapByApp unwraps the response size into one series fed
+// by every stream, whose samples must be merged by time.
+func BenchmarkMaxUnwrapByApp(b *testing.B) {
+	benchQuery(b, `max_over_time({app="apache"} | pattern "<_> - - <_> \"<_> <_> <_>\" <_> <size> <_>" | unwrap size | __error__="" [1m]) by (app)`, false)
+}

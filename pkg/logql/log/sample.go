@@ -216,6 +216,8 @@ type streamSampleExtractor struct {
 	bare        *Series
 	bareErr     bool
 	bareErrSeen bool // bareErr is set
+	// ungroupedNames are metadata names ungrouped found.
+	ungroupedNames []string
 
 	// Series by hash; byStream keeps the series of a pipeline result
 	// whose labels are its stream labels alone (the fast path).
@@ -417,10 +419,7 @@ func (e *streamSampleExtractor) bareSeries(sm []logproto.LabelAdapter) *Series {
 		return nil
 	default:
 		for _, l := range sm {
-			// A name the pipeline would rewrite, __error__ and
-			// __error_details__ (which start with "__"), and any
-			// name it could turn into a grouped one.
-			if !plainName(l.Name) || l.Name[0] == '_' || x.grouped(l.Name) || slices.Contains(x.extracted, l.Name) {
+			if !e.ungrouped(l.Name) {
 				return nil
 			}
 		}
@@ -439,6 +438,27 @@ func (e *streamSampleExtractor) bareSeries(sm []logproto.LabelAdapter) *Series {
 		e.bare = e.series(ls)
 	}
 	return e.bare
+}
+
+// ungrouped reports whether a metadata label named name can be left out
+// of a `by` grouping without running the pipeline: the pipeline keeps the
+// name (or appends _extracted to it), it is not __error__ or
+// __error_details__ (which start with "__"), and neither name is grouped
+// by. The last few names found so are remembered.
+func (e *streamSampleExtractor) ungrouped(name string) bool {
+	for _, n := range e.ungroupedNames {
+		if n == name {
+			return true
+		}
+	}
+	x := e.x
+	if !plainName(name) || name[0] == '_' || x.grouped(name) || slices.Contains(x.extracted, name) {
+		return false
+	}
+	if len(e.ungroupedNames) < 8 {
+		e.ungroupedNames = append(e.ungroupedNames, strings.Clone(name))
+	}
+	return true
 }
 
 // streamErr reports whether the stream labels carry __error__.

@@ -286,3 +286,66 @@ func BenchmarkSampleExtractor(b *testing.B) {
 		benchExtract(b, `quantile_over_time(0.9, {app="web"} | logfmt | unwrap bytes | __error__="" [1m]) by (method)`, lf, nil)
 	})
 }
+
+// TestSampleExtractorShortcuts checks the paths that skip the pipeline or
+// the gathering of labels (bareSeries, byStreamGroups, unwrapFast)
+// against the general path, which a post-unwrap filter that keeps
+// everything forces, over entries whose metadata the shortcuts must see
+// through: grouped names, names repeating a stream label, names the
+// pipeline rewrites, __error__.
+func TestSampleExtractorShortcuts(t *testing.T) {
+	queries := []string{
+		`count_over_time({app="a"}[1m])`,
+		`sum by (env) (count_over_time({app="a"}[1m]))`,
+		`sum by (level) (bytes_over_time({app="a"} |= "n=" [1m]))`,
+		`sum by (env, app_extracted) (rate({app="a"}[1m]))`,
+		`sum by (key_x) (count_over_time({app="a"}[1m]))`,
+		`sum(count_over_time({app="a"}[1m]))`,
+		`sum by (env) (count_over_time({app="a"} | logfmt [1m]))`,
+		`sum by (env) (count_over_time({app="a"} | json [1m]))`,
+		`absent_over_time({app="a"} | logfmt [1m])`,
+		`max_over_time({app="a"} | logfmt | unwrap n [1m]) by (env)`,
+		`min_over_time({app="a"} | logfmt | unwrap n | __error__="" [1m]) by (env)`,
+		`max_over_time({app="a"} | logfmt | unwrap n [1m]) by (level)`,
+		`sum by () (sum_over_time({app="a"} | logfmt | unwrap n [1m]))`,
+		`avg_over_time({app="a"} | logfmt | unwrap n [1m])`,
+	}
+	lines := []string{"n=1 level=info", "n=x level=warn", "no number", `{"n":2}`, "n= level="}
+	metas := [][]logproto.LabelAdapter{
+		nil,
+		{{Name: "level", Value: "error"}},
+		{{Name: "trace", Value: "t1"}, {Name: "level", Value: ""}},
+		{{Name: "app", Value: "shadow"}},
+		{{Name: "_x", Value: "1"}, {Name: "a-b", Value: "2"}},
+		{{Name: "__error__", Value: "Oops"}},
+		{{Name: "__error_details__", Value: "d"}, {Name: "env", Value: "meta"}},
+	}
+	streams := []labels.Labels{labels.FromStrings("app", "a", "env", "prod"), labels.FromStrings("app", "a")}
+	for _, q := range queries {
+		fast := sxCompile(t, q).(*sampleExtractor)
+		general := *fast
+		if general.post == nil {
+			general.post = func(*sampleLabels) bool { return true }
+		}
+		general.postNoError = false
+		for _, st := range streams {
+			fs, gs := fast.ForStream(st), general.ForStream(st)
+			for _, line := range lines {
+				for _, sm := range metas {
+					fv, fser, fok := fs.Process(1, []byte(line), sm)
+					gv, gser, gok := gs.Process(1, []byte(line), sm)
+					got, want := fmt.Sprint(fok), fmt.Sprint(gok)
+					if fok {
+						got += fmt.Sprintf(" %s %g", fser.Labels, fv)
+					}
+					if gok {
+						want += fmt.Sprintf(" %s %g", gser.Labels, gv)
+					}
+					if got != want {
+						t.Errorf("%s, stream %s, line %q, metadata %v: got %s, want %s", q, st, line, sm, got, want)
+					}
+				}
+			}
+		}
+	}
+}
