@@ -206,13 +206,13 @@ type streamSampleExtractor struct {
 	x    *sampleExtractor
 	lbls labels.Labels // the stream's
 	sp   StreamPipeline
+	// converted: unwrapFast left the conversion of this entry's value.
+	converted bool
+	convV     float64
+	convErr   error
 	// bare: the series of entries without metadata that matters
 	// (bareSeries), once made; bareErr: the stream labels carry
 	// __error__, so there is none.
-	// converted: unwrapFast left the conversion of this entry's value.
-	converted   bool
-	convV       float64
-	convErr     error
 	bare        *Series
 	bareErr     bool
 	bareErrSeen bool // bareErr is set
