@@ -13,6 +13,7 @@ import (
 
 	"github.com/skald-logs/skald/pkg/index"
 	"github.com/skald-logs/skald/pkg/ingester/client"
+	"github.com/skald-logs/skald/pkg/iter"
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logproto/pb"
 	"github.com/skald-logs/skald/pkg/logql"
@@ -242,4 +243,89 @@ func (g *GRPCServer) Series(ctx context.Context, req *pb.SeriesRequest) (*pb.Ser
 		out[i] = logproto.LabelsString(l)
 	}
 	return &pb.SeriesResponse{Series: out}, nil
+}
+
+// Tail implements pb.QuerierServer: it follows the tenant's pushes
+// (Ingester.Tail) and streams what they append. The first message is empty
+// and says the tail is registered; each batch after it is split to the
+// bounds of a query batch.
+func (g *GRPCServer) Tail(req *pb.TailRequest, stream grpc.ServerStreamingServer[pb.TailResponse]) error {
+	ctx := stream.Context()
+	tenant, err := client.TenantFromContext(ctx)
+	if err != nil {
+		return client.ToStatus(err)
+	}
+	var w tailWriter
+	err = g.ing.Tail(ctx, tenant, req.GetSelector(), func(entries, dropped []iter.StreamEntry) error {
+		return w.send(entries, dropped, stream.Send)
+	})
+	if errors.Is(err, ErrTailStopping) {
+		return status.Error(codes.Unavailable, err.Error())
+	}
+	return client.ToStatus(err)
+}
+
+// tailWriter encodes tail batches, naming each stream once per message.
+type tailWriter struct {
+	resp   pb.TailResponse
+	byHash map[uint64][]uint32
+	lbls   []labels.Labels
+}
+
+// send sends entries and dropped in messages of at most queryBatchEntries
+// entries or queryBatchBytes of lines; the dropped go with the first. With
+// neither, it sends one empty message.
+func (w *tailWriter) send(entries, dropped []iter.StreamEntry, send func(*pb.TailResponse) error) error {
+	if w.byHash == nil {
+		w.byHash = map[uint64][]uint32{}
+	}
+	w.reset()
+	for i := range dropped {
+		w.resp.Dropped = append(w.resp.Dropped, w.row(&dropped[i], false))
+	}
+	bytes := 0
+	for i := range entries {
+		w.resp.Entries = append(w.resp.Entries, w.row(&entries[i], true))
+		bytes += len(entries[i].Line)
+		if len(w.resp.Entries) == queryBatchEntries || bytes >= queryBatchBytes {
+			if err := send(&w.resp); err != nil { // serialises before it returns
+				return err
+			}
+			w.reset()
+			bytes = 0
+		}
+	}
+	if len(w.resp.Entries) > 0 || len(w.resp.Dropped) > 0 || len(entries) == 0 {
+		return send(&w.resp)
+	}
+	return nil
+}
+
+func (w *tailWriter) reset() {
+	w.resp.Streams, w.resp.Entries, w.resp.Dropped = w.resp.Streams[:0], w.resp.Entries[:0], w.resp.Dropped[:0]
+	clear(w.byHash)
+	w.lbls = w.lbls[:0]
+}
+
+// row returns the wire row of e, adding its stream to the message's table.
+// A row without its line is a dropped entry's.
+func (w *tailWriter) row(e *iter.StreamEntry, withLine bool) *pb.QueryEntry {
+	idx := -1
+	for _, k := range w.byHash[e.Hash] {
+		if labels.Equal(w.lbls[k], e.Labels) {
+			idx = int(k)
+			break
+		}
+	}
+	if idx < 0 {
+		idx = len(w.resp.Streams)
+		w.byHash[e.Hash] = append(w.byHash[e.Hash], uint32(idx))
+		w.lbls = append(w.lbls, e.Labels)
+		w.resp.Streams = append(w.resp.Streams, &pb.StreamLabels{Labels: logproto.LabelsString(e.Labels), Hash: e.Hash})
+	}
+	r := &pb.QueryEntry{Stream: uint32(idx), Timestamp: e.Timestamp, StructuredMetadata: client.ToPairs(e.StructuredMetadata)}
+	if withLine {
+		r.Line, r.Parsed = e.Line, client.ToPairs(e.Parsed)
+	}
+	return r
 }

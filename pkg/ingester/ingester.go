@@ -76,7 +76,8 @@ type Ingester struct {
 	quit         chan struct{}
 	done         sync.WaitGroup
 
-	m *metrics
+	m    *metrics
+	tail *tailShared // live tails (tail.go)
 }
 
 // New returns an ingester that flushes to store. With the WAL enabled it
@@ -115,6 +116,7 @@ func New(cfg Config, limits *validation.Overrides, store ChunkWriter, logger *sl
 		i.budget = i.memLimit / 2
 	}
 	i.m = newMetrics(reg, i)
+	i.tail = newTailShared(reg)
 	if cfg.WAL.Enabled && cfg.WAL.Dir == "" {
 		logger.Warn("no -ingester.wal-dir: running without a write-ahead log; a crash loses what is not flushed")
 	}

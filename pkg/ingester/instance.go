@@ -19,6 +19,8 @@ type instance struct {
 
 	mtx     sync.RWMutex
 	streams map[string]*stream // by canonical label string
+
+	tails tailRegistry // live tails (tail.go)
 }
 
 func newInstance(tenant string, ing *Ingester) *instance {
@@ -27,6 +29,7 @@ func newInstance(tenant string, ing *Ingester) *instance {
 
 func (inst *instance) push(req *logproto.PushRequest, now time.Time, wl *walWriter) error {
 	var errs []string
+	tails := inst.tails.load()
 	for i := range req.Streams {
 		s := &req.Streams[i]
 		for {
@@ -34,7 +37,7 @@ func (inst *instance) push(req *logproto.PushRequest, now time.Time, wl *walWrit
 			if err != nil {
 				return err
 			}
-			msg, ok := st.push(s.Entries, now, inst.ing, wl)
+			msg, ok := st.push(s.Entries, now, inst.ing, wl, tails)
 			if !ok {
 				continue // removed by a flush sweep meanwhile
 			}

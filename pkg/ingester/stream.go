@@ -28,7 +28,8 @@ type stream struct {
 	mtx     sync.Mutex
 	highest int64 // newest timestamp accepted
 	chunks  []*chunkDesc
-	dead    bool // removed from its instance; pushes must find or make a new one
+	dead    bool        // removed from its instance; pushes must find or make a new one
+	tail    *streamTail // the live tails that follow the stream (tail.go)
 }
 
 type chunkDesc struct {
@@ -51,10 +52,11 @@ type chunkDesc struct {
 	released     bool  // removed from its stream
 }
 
-// push appends entries, logging what it accepts to wl, and returns a
-// message for those refused ("" if none). It reports false, having appended
-// nothing, when the stream was removed.
-func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl *walWriter) (string, bool) {
+// push appends entries, logging what it accepts to wl and offering it to
+// the live tails of tails that follow the stream, and returns a message for
+// those refused ("" if none). It reports false, having appended nothing,
+// when the stream was removed.
+func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl *walWriter, tails *tailSet) (string, bool) {
 	window := int64(ing.cfg.MaxChunkAge / 2)
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
@@ -69,7 +71,11 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 	var lastErr string
 	var touched *chunkDesc // accounted when the push moves to another chunk
 	var appended, dups int
+	tl := s.tailing(tails)
 	defer func() {
+		if tl != nil {
+			tl.deliver(s)
+		}
 		if touched != nil {
 			ing.account(touched)
 		}
@@ -116,6 +122,9 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 		}
 		wl.entry(cd.id, e)
 		appended++
+		if tl != nil {
+			tl.pending = append(tl.pending, e)
+		}
 		cd.lastAppend = now
 		if e.Timestamp > s.highest {
 			s.highest = e.Timestamp
