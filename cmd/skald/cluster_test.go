@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -241,13 +242,31 @@ func TestCluster(t *testing.T) {
 	}
 	query("all ingesters up")
 
+	// A live tail through the querier follows the three ingesters: an entry
+	// pushed through the distributor comes from all three replicas, and
+	// arrives once, even when its timestamp is a minute old.
+	tail := dialTail(t, c.querier.p, url.Values{"query": {`{job="tail-cluster"}`}})
+	tailed := makeLines("tail-cluster", time.Now().Add(-time.Minute).UnixNano(), 1, "a minute old")
+	pushJSON(t, c.dist.p, tailed, false)
+	tail.expect(t, "cluster tail", tailed)
+	everyReplica := func() {
+		t.Helper()
+		waitFor(t, "every push to reach every replica", 10*time.Second, func() bool {
+			return metricValue(t, c.dist.p, "skald_distributor_ingester_appends_total") ==
+				metricValue(t, c.dist.p, "skald_distributor_replication_duration_seconds_count")*3
+		})
+	}
+	// Once every replica has sent its copy, the next entry is the next one
+	// pushed: no copy came.
+	everyReplica()
+	sentinel := makeLines("tail-cluster", time.Now().UnixNano(), 1, "sentinel")
+	pushJSON(t, c.dist.p, sentinel, false)
+	tail.expect(t, "cluster tail, after every replica sent it", sentinel)
+
 	// Replicas that received the same pushes flush byte-identical chunks,
 	// which share one content-addressed object: flush all three once every
 	// replica has every push, and count the objects.
-	waitFor(t, "every push to reach every replica", 10*time.Second, func() bool {
-		return metricValue(t, c.dist.p, "skald_distributor_ingester_appends_total") ==
-			metricValue(t, c.dist.p, "skald_distributor_replication_duration_seconds_count")*3
-	})
+	everyReplica()
 	for _, n := range c.ingesters {
 		if code, body := n.p.do(http.MethodPost, "/flush", "", "", nil); code != http.StatusNoContent {
 			t.Fatalf("flush %s: %d %s", n.name, code, body)
@@ -272,6 +291,10 @@ func TestCluster(t *testing.T) {
 		acked = append(acked, b...)
 	}
 	query("one ingester killed")
+	// The tail goes on with the two ingesters left.
+	whileDown := makeLines("tail-cluster", time.Now().UnixNano(), 3, "one ingester down")
+	pushJSON(t, c.dist.p, whileDown, false)
+	tail.expect(t, "cluster tail, one ingester killed", whileDown)
 
 	// Restart it: it replays its WAL, takes its tokens back and serves.
 	victim.start(t)

@@ -1148,19 +1148,20 @@ func labelString(m, omit map[string]string) string {
 // tail compares a live tail with Loki's: tail-websocket-frames.txt holds
 // the frames Loki sent to a tail of {job="app-tail"} (text frames, opcode=1,
 // and pings). Its first frame has the six lines Promtail pushed within two
-// seconds; the test pushes them, one by one at the moments their times
-// (moved) come, while it tails, and compares the entries Skald sends: the
-// same labels, lines and times, in time order. Loki's second frame is not
-// replayed: its two entries came about 20 s later from an unknown client
-// and carry no detected_level, which Loki's push API adds to every entry.
+// seconds; while it tails, the test pushes them in one request once their
+// times (moved) have passed, as a batching client does, and compares the
+// entries Skald sends: the same labels, lines and times, in time order.
+// Loki's second frame is not replayed: its two entries came about 20 s
+// later from an unknown client and carry no detected_level, which Loki's
+// push API adds to every entry.
 func (c *compat) tail() {
 	c.t.Run("tail-websocket-frames", func(t *testing.T) {
 		texts, lokiKeys := tailFrames(t, c.sample("tail-websocket-frames.txt"))
 		want := flattenFrames(t, texts[:1])
-		first, _ := strconv.ParseInt(want[0].Values[0][0].(string), 10, 64)
-		// The tail's own shift (whole seconds) puts the first entry less
-		// than a second ahead.
-		shift := (time.Now().UnixNano()-first)/int64(time.Second) + 1
+		last, _ := strconv.ParseInt(want[len(want)-1].Values[0][0].(string), 10, 64)
+		// The tail's own shift (whole seconds) puts the last entry less
+		// than a second in the past.
+		shift := (time.Now().UnixNano() - last) / int64(time.Second)
 
 		u := "ws" + strings.TrimPrefix(c.p.addr, "http") + "/loki/api/v1/tail?" + url.Values{"query": {`{job="app-tail"}`}}.Encode()
 		conn, resp, err := websocket.DefaultDialer.Dial(u, nil)
@@ -1173,6 +1174,7 @@ func (c *compat) tail() {
 		}
 		// The stream labels Promtail sent are those of the frames less
 		// the ones Loki adds (service_name, detected_level).
+		var streams []any
 		for _, e := range want {
 			labels := map[string]string{}
 			for k, v := range e.Stream {
@@ -1182,13 +1184,13 @@ func (c *compat) tail() {
 			}
 			ns, _ := strconv.ParseInt(e.Values[0][0].(string), 10, 64)
 			ns += shift * int64(time.Second)
-			time.Sleep(time.Until(time.Unix(0, ns)))
-			body, _ := json.Marshal(map[string]any{"streams": []any{map[string]any{
+			streams = append(streams, map[string]any{
 				"stream": labels, "values": [][]string{{strconv.FormatInt(ns, 10), e.Values[0][1].(string)}},
-			}}})
-			if code, b := c.p.do(http.MethodPost, "/loki/api/v1/push", "application/json", "", body); code != http.StatusNoContent {
-				t.Fatalf("push: %d %s", code, b)
-			}
+			})
+		}
+		body, _ := json.Marshal(map[string]any{"streams": streams})
+		if code, b := c.p.do(http.MethodPost, "/loki/api/v1/push", "application/json", "", body); code != http.StatusNoContent {
+			t.Fatalf("push: %d %s", code, b)
 		}
 		if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 			t.Fatal(err)

@@ -161,3 +161,32 @@ func TestTailDelayForEndToEnd(t *testing.T) {
 	}
 	p.stop()
 }
+
+// TestTailLateEntriesEndToEnd pushes, while a tail is open, entries whose
+// timestamps are well behind the clock (a shipper catching up on a
+// backlog): the ingester sends every entry it appends to the tail, so each
+// arrives, once, whatever its time.
+func TestTailLateEntriesEndToEnd(t *testing.T) {
+	p := start(t, t.TempDir())
+	c := dialTail(t, p, url.Values{"query": {`{job="late"}`}})
+	// The tail is followed from its first message on; an entry pushed
+	// before that comes with the history instead. Either way it comes once.
+	now := time.Now()
+	first := makeLines("late", now.Add(-time.Second).UnixNano(), 1, "first")
+	pushJSON(t, p, first, false)
+	c.expect(t, "first", first)
+
+	minuteOld := makeLines("late", time.Now().Add(-time.Minute).UnixNano(), 1, "a minute old")
+	pushJSON(t, p, minuteOld, false)
+	c.expect(t, "an entry 60 s in the past", minuteOld)
+
+	// A backlog: ten minutes old, in one push, sent in time order.
+	backlog := makeLines("late", time.Now().Add(-10*time.Minute).UnixNano(), 50, "backlog")
+	pushJSON(t, p, backlog, true)
+	c.expect(t, "the backlog", backlog)
+
+	sentinel := makeLines("late", time.Now().UnixNano(), 1, "sentinel")
+	pushJSON(t, p, sentinel, false)
+	c.expect(t, "after the late lines", sentinel)
+	p.stop()
+}

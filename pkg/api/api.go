@@ -75,11 +75,12 @@ type TenantLimits interface {
 // components serves only their endpoints; a nil Readiness means always ready
 // and nil Limits publishes the default limits.
 //
-// The Engine also serves the live tail (it is polled) and detected_fields
-// (its log results are inspected).
+// The Engine also answers the live tail's history and detected_fields (its
+// log results are inspected); the Tailer serves the live tail.
 type Deps struct {
 	Pusher    Pusher
 	Engine    Engine
+	Tailer    Tailer
 	Metadata  Metadata
 	Volumes   Volumes
 	Detector  LabelDetector
@@ -178,7 +179,6 @@ type API struct {
 	now      func() int64 // Unix nanoseconds; the default for missing times
 	decoders pushDecoders
 	tails    *tailSet
-	tailPoll time.Duration // how often a live tail asks the engine for news
 	tailPing time.Duration // how often a live tail pings the client
 }
 
@@ -196,7 +196,6 @@ func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer, 
 		now:      func() int64 { return time.Now().UnixNano() },
 		decoders: defaultPushDecoders(),
 		tails:    newTailSet(),
-		tailPoll: defaultTailPoll,
 		tailPing: tailPingPeriod,
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace:                   "skald",
@@ -233,10 +232,12 @@ func (a *API) routes() *http.ServeMux {
 	if a.deps.Engine != nil {
 		a.handle(mux, "loki_api_v1_query_range", getPost, "/loki/api/v1/query_range", a.withTenant(a.queryRange, false))
 		a.handle(mux, "loki_api_v1_query", getPost, "/loki/api/v1/query", a.withTenant(a.queryInstant, false))
-		a.handle(mux, "loki_api_v1_tail", get, "/loki/api/v1/tail", a.withTenant(a.tail, false))
 		detectedFields := a.withTenant(a.detectedFields, false)
 		a.handle(mux, "loki_api_v1_detected_fields", getPost, "/loki/api/v1/detected_fields", detectedFields)
 		a.handle(mux, "loki_api_v1_detected_field_name_values", getPost, "/loki/api/v1/detected_field/{name}/values", detectedFields)
+	}
+	if a.deps.Tailer != nil {
+		a.handle(mux, "loki_api_v1_tail", get, "/loki/api/v1/tail", a.withTenant(a.tail, false))
 	}
 	if a.deps.Volumes != nil {
 		a.handle(mux, "loki_api_v1_index_volume", getPost, "/loki/api/v1/index/volume", a.withTenant(a.volumeInstant, false))

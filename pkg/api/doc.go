@@ -8,9 +8,11 @@
 // rules and messages, decoding push bodies, encoding responses in Loki's JSON
 // shapes, and mapping errors to HTTP status codes. The work itself is done by
 // the implementations of the small interfaces declared here (Pusher, Engine,
-// Metadata, Volumes, LabelDetector, TenantLimits, Flusher, Readiness), which
-// the app wires in. The live tail (a WebSocket) polls the Engine; it ends
-// when the client goes, on error, after tail_max_duration, or on Shutdown.
+// Metadata, Volumes, LabelDetector, Tailer, TenantLimits, Flusher,
+// Readiness), which the app wires in. The live tail (a WebSocket) sends the
+// history the Engine answers, then what the Tailer follows as it is pushed;
+// it ends when the client goes, on error, after tail_max_duration, or on
+// Shutdown.
 //
 // Errors: only this package turns errors into status codes. Producers wrap
 // sentinel errors (logql.ErrBadRequest, logql.ErrTimeout,

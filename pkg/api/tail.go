@@ -12,13 +12,40 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/skald-logs/skald/pkg/iter"
+	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/logql"
 	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
 
 // Live tail (/loki/api/v1/tail) over a WebSocket, as Loki serves it: one
 // JSON text message per batch of entries, a ping every second, errors as a
-// close frame 1011 with the message. Skald's ingesters push nothing to
-// tailers: the tail polls the engine (see tail_poll.go).
+// close frame 1011 with the message. The Tailer follows the entries the
+// ingesters append as they are pushed; the tail starts with the history,
+// the newest `limit` entries since `start`, which the Engine answers.
+
+// Tailer follows a tenant's entries as they are pushed. Tail returns nil
+// when ctx is done, or the error that ended the tail. It is called
+// concurrently; the app adapts the querier to it.
+type Tailer interface {
+	Tail(ctx context.Context, tenant string, r TailRequest) error
+}
+
+// TailRequest is one live tail: the querier's TailRequest, field for field.
+type TailRequest struct {
+	// Query is the log query: a selector and its pipeline.
+	Query string
+	// DelayFor holds each entry until this long after its timestamp.
+	DelayFor time.Duration
+	// History, if set, is called once the tail follows the ingesters; its
+	// entries are sent too, merged by time, and live copies of them are
+	// not sent again.
+	History func(ctx context.Context) ([]iter.StreamEntry, error)
+	// Send receives the entries in time order, in batches, with the
+	// entries dropped since the last call. It is called from one goroutine
+	// and must not block.
+	Send func(entries, dropped []iter.StreamEntry) error
+}
 
 // Limits and timings of a tail, Loki's where Loki has them.
 const (
@@ -30,9 +57,12 @@ const (
 	tailMaxDroppedEntries    = 1000
 )
 
-// errTailMaxDuration is Loki's message when a tail has run for
-// -querier.tail-max-duration.
-var errTailMaxDuration = errors.New("reached tail max duration limit")
+var (
+	// errTailMaxDuration is Loki's message when a tail has run for
+	// -querier.tail-max-duration.
+	errTailMaxDuration = errors.New("reached tail max duration limit")
+	errTailEnded       = errors.New("tail ended")
+)
 
 // tailParams are the parsed parameters of a tail request.
 type tailParams struct {
@@ -99,23 +129,30 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request, tenant string) {
 	}
 	defer conn.Close()
 	a.logger.Debug("tail started", "tenant", tenant, "query", p.query)
-	err = a.serveTail(r.Context(), conn, newTailer(a.deps.Engine, tenant, p, a.tailPoll, a.now), categorizeLabels(r))
+	err = a.serveTail(r.Context(), conn, tenant, p, categorizeLabels(r))
 	a.logger.Debug("tail ended", "tenant", tenant, "query", p.query, "reason", err)
 }
 
-// serveTail runs the poller and writes its messages until the client goes,
+// serveTail runs the tail and writes its messages until the client goes,
 // the tail fails or lasts too long, or the API shuts down. It returns why
 // it ended.
-func (a *API) serveTail(ctx context.Context, conn *websocket.Conn, t *tailer, categorize bool) error {
+func (a *API) serveTail(ctx context.Context, conn *websocket.Conn, tenant string, p tailParams, categorize bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	messages := make(chan *tailMessage, tailMaxBufferedMessages)
+	sender := &tailSender{out: messages}
 	failed := make(chan error, 1)
 	clientGone := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := t.run(ctx, messages); err != nil && ctx.Err() == nil {
+		err := a.deps.Tailer.Tail(ctx, tenant, TailRequest{
+			Query: p.query, DelayFor: p.delayFor, History: a.tailHistory(tenant, p), Send: sender.send,
+		})
+		if ctx.Err() == nil {
+			if err == nil {
+				err = errTailEnded
+			}
 			failed <- err
 		}
 	}()
@@ -173,6 +210,28 @@ func (a *API) serveTail(ctx context.Context, conn *websocket.Conn, t *tailer, ca
 		case <-clientGone:
 			return errors.New("client closed the connection")
 		}
+	}
+}
+
+// tailHistory returns the query of the tail's first entries: the newest
+// p.limit of [start, now), as Loki's querier starts a tail. Without an
+// Engine there is no history.
+func (a *API) tailHistory(tenant string, p tailParams) func(ctx context.Context) ([]iter.StreamEntry, error) {
+	if a.deps.Engine == nil {
+		return nil
+	}
+	return func(ctx context.Context) ([]iter.StreamEntry, error) {
+		end := a.now()
+		if end <= p.start {
+			return nil, nil
+		}
+		res, err := a.deps.Engine.Query(ctx, tenant, logql.Params{
+			Query: p.query, Start: p.start, End: end, Limit: p.limit, Direction: logproto.Backward,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return flattenStreams(res.Streams), nil
 	}
 }
 

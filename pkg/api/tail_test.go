@@ -22,48 +22,53 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"go.uber.org/goleak"
 
+	"github.com/skald-logs/skald/pkg/iter"
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
 )
 
-// logEngine is an engine over a growing set of entries: it answers log
-// queries over [Start, End) in the asked direction with the asked limit, as
-// the real engine does, ignoring the query text.
+// logEngine is an engine over a set of entries: it answers log queries
+// over [Start, End) in the asked direction with the asked limit, as the real
+// engine does, ignoring the query text.
 type logEngine struct {
 	mu      sync.Mutex
-	entries []tailEntry
+	entries []iter.StreamEntry
 	calls   []logql.Params
-	failAt  int // fail the call with this number (1-based); 0 never
+	err     error
 }
 
 func (e *logEngine) add(lbls labels.Labels, ts int64, line string, sm ...string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.entries = append(e.entries, tailed(lbls, ts, line, sm...))
+}
+
+func tailed(lbls labels.Labels, ts int64, line string, sm ...string) iter.StreamEntry {
 	en := logproto.Entry{Timestamp: ts, Line: line}
 	for i := 0; i+1 < len(sm); i += 2 {
 		en.StructuredMetadata = append(en.StructuredMetadata, logproto.LabelAdapter{Name: sm[i], Value: sm[i+1]})
 	}
-	e.entries = append(e.entries, tailEntry{labels: lbls, entry: en})
+	return iter.StreamEntry{Entry: en, Labels: lbls, Hash: lbls.Hash()}
 }
 
 func (e *logEngine) Query(_ context.Context, _ string, p logql.Params) (logql.Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls = append(e.calls, p)
-	if e.failAt == len(e.calls) {
-		return logql.Result{}, errors.New("store unreachable")
+	if e.err != nil {
+		return logql.Result{}, e.err
 	}
-	var in []tailEntry
+	var in []iter.StreamEntry
 	for _, x := range e.entries {
-		if x.entry.Timestamp >= p.Start && x.entry.Timestamp < p.End {
+		if x.Timestamp >= p.Start && x.Timestamp < p.End {
 			in = append(in, x)
 		}
 	}
-	slices.SortStableFunc(in, func(a, b tailEntry) int {
+	slices.SortStableFunc(in, func(a, b iter.StreamEntry) int {
 		if p.Direction == logproto.Backward {
-			return cmp.Compare(b.entry.Timestamp, a.entry.Timestamp)
+			return cmp.Compare(b.Timestamp, a.Timestamp)
 		}
-		return cmp.Compare(a.entry.Timestamp, b.entry.Timestamp)
+		return cmp.Compare(a.Timestamp, b.Timestamp)
 	})
 	if len(in) > int(p.Limit) {
 		in = in[:p.Limit]
@@ -71,23 +76,61 @@ func (e *logEngine) Query(_ context.Context, _ string, p logql.Params) (logql.Re
 	res := logql.Result{Type: logql.ValueStreams}
 	idx := map[string]int{}
 	for _, x := range in {
-		k := x.labels.String()
+		k := x.Labels.String()
 		i, ok := idx[k]
 		if !ok {
 			i = len(res.Streams)
 			idx[k] = i
-			res.Streams = append(res.Streams, logql.Stream{Labels: x.labels})
+			res.Streams = append(res.Streams, logql.Stream{Labels: x.Labels})
 		}
-		res.Streams[i].Entries = append(res.Streams[i].Entries, x.entry)
+		res.Streams[i].Entries = append(res.Streams[i].Entries, x.Entry)
 	}
 	return res, nil
 }
 
-// tailFixture is an API with a controlled clock over a logEngine, served by
-// a real HTTP server.
+// fakeTailer stands for the querier: each Tail sends the history, then
+// hands the tail over to the test, which sends what it wants through it.
+type fakeTailer struct {
+	runs chan *fakeTail
+}
+
+// fakeTail is one running tail; the test calls send from one goroutine.
+type fakeTail struct {
+	tenant string
+	req    TailRequest
+	fail   chan error // a value ends the tail with it
+	ended  chan struct{}
+}
+
+func (f *fakeTailer) Tail(ctx context.Context, tenant string, r TailRequest) error {
+	t := &fakeTail{tenant: tenant, req: r, fail: make(chan error, 1), ended: make(chan struct{})}
+	defer close(t.ended)
+	if r.History != nil {
+		hist, err := r.History(ctx)
+		if err != nil {
+			return err
+		}
+		if len(hist) > 0 {
+			if err := r.Send(hist, nil); err != nil {
+				return err
+			}
+		}
+	}
+	f.runs <- t
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-t.fail:
+		return err
+	}
+}
+
+// tailFixture is an API with a controlled clock over a logEngine and a
+// fakeTailer, served by a real HTTP server.
 type tailFixture struct {
 	api    *API
 	engine *logEngine
+	tailer *fakeTailer
 	clock  atomic.Int64
 	srv    *httptest.Server
 }
@@ -98,11 +141,10 @@ func newTailFixture(t *testing.T, mutate func(*Config)) *tailFixture {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	f := &tailFixture{engine: &logEngine{}}
+	f := &tailFixture{engine: &logEngine{}, tailer: &fakeTailer{runs: make(chan *fakeTail, 10)}}
 	f.clock.Store(testNow)
-	f.api = New(cfg, Deps{Engine: f.engine}, nil, nil, nil)
+	f.api = New(cfg, Deps{Engine: f.engine, Tailer: f.tailer}, nil, nil, nil)
 	f.api.now = f.clock.Load
-	f.api.tailPoll = 2 * time.Millisecond
 	f.srv = httptest.NewServer(f.api.Handler())
 	t.Cleanup(func() {
 		f.srv.Close()
@@ -121,6 +163,18 @@ func (f *tailFixture) dial(t *testing.T, params url.Values, header http.Header) 
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// running returns the tail the API started, once its history is sent.
+func (f *tailFixture) running(t *testing.T) *fakeTail {
+	t.Helper()
+	select {
+	case r := <-f.tailer.runs:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no tail started")
+	}
+	return nil
 }
 
 // tailMsg is a tail message as a client decodes it.
@@ -193,7 +247,17 @@ func q(kv ...string) url.Values {
 }
 
 func TestTailParams(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newTailFixture(t, nil)
+	request := func(method, target string, headers ...string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, nil)
+		for _, h := range headers {
+			k, v, _ := strings.Cut(h, ": ")
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		f.api.Handler().ServeHTTP(w, r)
+		return w
+	}
 	for _, tc := range []struct {
 		target, body string
 	}{
@@ -206,21 +270,24 @@ func TestTailParams(t *testing.T) {
 		{"/loki/api/v1/tail?query=%7Bjob%3D~%22.*%22%7D", "parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but app=~\".+\" will"},
 		{"/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D&start=abc", `could not parse 'start' parameter: strconv.ParseInt: parsing "abc": invalid syntax`},
 	} {
-		w := f.request(http.MethodGet, tc.target, nil)
+		w := request(http.MethodGet, tc.target)
 		if w.Code != http.StatusBadRequest || w.Body.String() != tc.body || w.Header().Get("Content-Type") != "text/plain; charset=utf-8" {
 			t.Errorf("%s: %d %q, want 400 %q", tc.target, w.Code, w.Body.String(), tc.body)
 		}
 	}
 	// Valid parameters, but not a WebSocket handshake.
-	if w := f.request(http.MethodGet, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D", nil); w.Code != http.StatusBadRequest {
+	if w := request(http.MethodGet, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D"); w.Code != http.StatusBadRequest {
 		t.Errorf("plain GET: %d %q", w.Code, w.Body.String())
 	}
-	if w := f.request(http.MethodPost, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D", nil); w.Code != http.StatusMethodNotAllowed {
+	if w := request(http.MethodPost, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D"); w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", w.Code)
 	}
 	// A tail belongs to one tenant.
-	auth := newFixture(t, func(c *Config) { c.AuthEnabled = true })
-	w := auth.request(http.MethodGet, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D", nil, "X-Scope-OrgID: a|b")
+	auth := New(Config{AuthEnabled: true, NoAuthTenant: "fake"}, Deps{Tailer: &fakeTailer{}}, nil, nil, nil)
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/loki/api/v1/tail?query=%7Bjob%3D%22a%22%7D", nil)
+	r.Header.Set("X-Scope-OrgID", "a|b")
+	auth.Handler().ServeHTTP(w, r)
 	if w.Code != http.StatusBadRequest || w.Body.String() != "multiple org IDs present" {
 		t.Errorf("two tenants: %d %q", w.Code, w.Body.String())
 	}
@@ -234,9 +301,19 @@ func TestTailHistoryThenLive(t *testing.T) {
 		f.engine.add(appLabels, testNow-int64(60-10*i)*sec, fmt.Sprintf("line %d", i))
 	}
 	f.engine.add(appLabels, testNow-2*3600*sec, "before start")
-	conn := f.dial(t, q("limit", "3"), http.Header{"Origin": {"http://elsewhere.example"}})
-
-	// History: the newest 3 of the last hour, oldest first.
+	conn := f.dial(t, q("limit", "3", "delay_for", "2"), http.Header{"Origin": {"http://elsewhere.example"}})
+	run := f.running(t)
+	if run.tenant != "fake" || run.req.Query != `{job="tail"}` || run.req.DelayFor != 2*time.Second {
+		t.Errorf("tail of %q: %+v", run.tenant, run.req)
+	}
+	// The history: the newest 3 of the last hour, up to now (the tailer
+	// holds back what delay_for asks), oldest first.
+	if len(f.engine.calls) != 1 {
+		t.Fatalf("%d engine calls", len(f.engine.calls))
+	}
+	if p := f.engine.calls[0]; p.Start != testNow-3600*sec || p.End != testNow || p.Limit != 3 || p.Direction != logproto.Backward || p.Query != `{job="tail"}` {
+		t.Errorf("history query %+v", p)
+	}
 	m := next(t, conn)
 	want := []string{
 		fmt.Sprintf("%d line 3", testNow-30*sec), fmt.Sprintf("%d line 4", testNow-20*sec), fmt.Sprintf("%d line 5", testNow-10*sec),
@@ -250,49 +327,22 @@ func TestTailHistoryThenLive(t *testing.T) {
 		}
 	}
 
-	// New entries arrive once each; an entry older than one already sent
-	// (a late arrival) still comes, and an entry older than the history's
-	// cut never does.
-	f.engine.add(appLabels, testNow-5*sec, "line 6")
-	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d line 6", testNow-5*sec)}) {
+	// Live entries, whatever their time (here a minute old), go out as the
+	// tailer sends them, with the drops it reports.
+	_ = run.req.Send([]iter.StreamEntry{tailed(appLabels, testNow-60*sec, "late line"), tailed(appLabels, testNow+sec, "line 6")},
+		[]iter.StreamEntry{tailed(appLabels, testNow-sec, "")})
+	m = next(t, conn)
+	if got := m.lines(); !slices.Equal(got, []string{fmt.Sprintf("%d late line", testNow-60*sec), fmt.Sprintf("%d line 6", testNow+sec)}) {
 		t.Fatalf("live: %v", got)
 	}
-	f.engine.add(appLabels, testNow-35*sec, "line 2.5 (older than the history)")
-	f.engine.add(appLabels, testNow-4500*int64(time.Millisecond), "line 5.5 (late)")
-	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d line 5.5 (late)", testNow-4500*int64(time.Millisecond))}) {
-		t.Fatalf("late entry: %v", got)
-	}
-	// Time passes; the sentinel comes next, with no repeat before it.
-	f.clock.Add(3 * sec)
-	f.engine.add(appLabels, testNow+sec, "line 7")
-	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d line 7", testNow+sec)}) {
-		t.Fatalf("after time passed: %v", got)
+	if len(m.Dropped) != 1 || m.Dropped[0].Timestamp != fmt.Sprint(testNow-sec) || fmt.Sprint(m.Dropped[0].Labels) != "map[app:api job:tail]" {
+		t.Errorf("dropped %+v", m.Dropped)
 	}
 	conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 	conn.Close()
+	<-run.ended // the client going ends the tail
 	f.srv.Close()
 	f.api.Shutdown()
-}
-
-func TestTailDelayFor(t *testing.T) {
-	f := newTailFixture(t, nil)
-	sec := int64(time.Second)
-	f.engine.add(appLabels, testNow-1*sec, "too recent")
-	f.engine.add(appLabels, testNow-3*sec, "old enough")
-	conn := f.dial(t, q("delay_for", "2"), nil)
-	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d old enough", testNow-3*sec)}) {
-		t.Fatalf("first message %v, want only the entry older than now-2s", got)
-	}
-	// Once the clock passes its timestamp + 2s, the held entry comes.
-	f.clock.Add(1500 * int64(time.Millisecond))
-	if got := next(t, conn).lines(); !slices.Equal(got, []string{fmt.Sprintf("%d too recent", testNow-1*sec)}) {
-		t.Fatalf("second message %v", got)
-	}
-	for _, p := range f.engine.calls {
-		if p.End > f.clock.Load()-2*sec {
-			t.Errorf("engine asked up to %d, past now-delay %d", p.End, f.clock.Load()-2*sec)
-		}
-	}
 }
 
 func TestTailCategorizedLabels(t *testing.T) {
@@ -322,9 +372,15 @@ func TestTailCategorizedLabels(t *testing.T) {
 
 func TestTailClosesWithTheError(t *testing.T) {
 	f := newTailFixture(t, nil)
-	f.engine.failAt = 3 // the history and one poll work
 	conn := f.dial(t, q(), nil)
+	f.running(t).fail <- errors.New("all ingesters closed the connection")
 	ce := closeError(t, conn)
+	if ce.Code != websocket.CloseInternalServerErr || ce.Text != "all ingesters closed the connection" {
+		t.Errorf("close %d %q", ce.Code, ce.Text)
+	}
+	// The history's error too.
+	f.engine.err = errors.New("store unreachable")
+	ce = closeError(t, f.dial(t, q(), nil))
 	if ce.Code != websocket.CloseInternalServerErr || ce.Text != "store unreachable" {
 		t.Errorf("close %d %q", ce.Code, ce.Text)
 	}
@@ -344,7 +400,13 @@ func TestTailShutdown(t *testing.T) {
 	f.engine.add(appLabels, testNow-int64(time.Second), "x")
 	conn := f.dial(t, q(), nil)
 	next(t, conn)
+	run := f.running(t)
 	f.api.Shutdown() // returns once the tail has ended
+	select {
+	case <-run.ended:
+	default:
+		t.Error("Shutdown returned before the tailer's Tail")
+	}
 	ce := closeError(t, conn)
 	if ce.Code != websocket.CloseGoingAway {
 		t.Errorf("close %d %q", ce.Code, ce.Text)
@@ -383,33 +445,34 @@ func TestTailPings(t *testing.T) {
 	}
 }
 
-func TestTailerDropsWhenTheClientIsSlow(t *testing.T) {
-	tl := newTailer(nil, "t", tailParams{}, time.Second, nil)
+func TestTailSenderDropsWhenTheClientIsSlow(t *testing.T) {
 	out := make(chan *tailMessage, 2)
-	mk := func(n int, from int64) []tailEntry {
-		es := make([]tailEntry, n)
+	s := &tailSender{out: out}
+	mk := func(n int, from int64) []iter.StreamEntry {
+		es := make([]iter.StreamEntry, n)
 		for i := range es {
-			es[i] = tailEntry{labels: appLabels, entry: logproto.Entry{Timestamp: from + int64(i), Line: "l"}}
+			es[i] = tailed(appLabels, from+int64(i), "l")
 		}
 		return es
 	}
 	// 250 entries: two messages fit the buffer, the third (50) is dropped.
-	tl.emit(mk(250, 0), out)
-	if len(out) != 2 || len(tl.dropped) != 50 || tl.dropped[0].entry.Timestamp != 200 {
-		t.Fatalf("buffered %d, dropped %d", len(out), len(tl.dropped))
+	_ = s.send(mk(250, 0), nil)
+	if len(out) != 2 || len(s.dropped) != 50 || s.dropped[0].Timestamp != 200 || s.dropped[0].Line != "" {
+		t.Fatalf("buffered %d, dropped %d", len(out), len(s.dropped))
 	}
-	// More than the drop list holds: it stops at 1000.
-	tl.emit(mk(2000, 1000), out)
-	if len(tl.dropped) != tailMaxDroppedEntries {
-		t.Fatalf("dropped %d, want the cap %d", len(tl.dropped), tailMaxDroppedEntries)
+	// More than the drop list holds: it stops at 1000, and drops reported
+	// by the tailer count the same.
+	_ = s.send(mk(1500, 1000), mk(10, 100))
+	if len(s.dropped) != tailMaxDroppedEntries || s.dropped[50].Timestamp != 100 {
+		t.Fatalf("dropped %d, want the cap %d", len(s.dropped), tailMaxDroppedEntries)
 	}
 	<-out
 	<-out
-	tl.emit(mk(1, 5000), out)
+	_ = s.send(mk(1, 5000), nil)
 	m := <-out
-	if len(m.entries) != 1 || len(m.dropped) != tailMaxDroppedEntries || len(tl.dropped) != 0 {
+	if len(m.entries) != 1 || len(m.dropped) != tailMaxDroppedEntries || len(s.dropped) != 0 {
 		t.Fatalf("message after the client caught up: %d entries, %d dropped reported, %d pending",
-			len(m.entries), len(m.dropped), len(tl.dropped))
+			len(m.entries), len(m.dropped), len(s.dropped))
 	}
 	// The drop report is in the message.
 	var d tailMsg
@@ -418,54 +481,6 @@ func TestTailerDropsWhenTheClientIsSlow(t *testing.T) {
 	}
 	if len(d.Dropped) != tailMaxDroppedEntries || d.Dropped[0].Timestamp != "200" || fmt.Sprint(d.Dropped[0].Labels) != "map[app:api job:tail]" {
 		t.Errorf("dropped_entries %+v", d.Dropped[:1])
-	}
-}
-
-func TestTailerPollsInPages(t *testing.T) {
-	e := &logEngine{}
-	sec := int64(time.Second)
-	const n = 2500
-	for i := 0; i < n; i++ {
-		e.add(appLabels, 10*sec+int64(i/2), fmt.Sprintf("l%d", i)) // two entries per instant
-	}
-	// 1200 entries at one instant, more than a page.
-	for i := 0; i < 1200; i++ {
-		e.add(appLabels, 12*sec, fmt.Sprintf("same instant %04d", i))
-	}
-	e.add(appLabels, 12*sec+1, "after the crowd")
-	now := 20 * sec
-	tl := newTailer(e, "t", tailParams{query: "{}", limit: 10, start: 0}, time.Second, func() int64 { return now })
-	tl.floor, tl.next = 0, 9*sec // as after a history that saw nothing
-	var got []tailEntry
-	for range 10 {
-		es, behind, err := tl.poll(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, es...)
-		if !behind {
-			break
-		}
-		if len(es) < tailMaxPerPoll {
-			t.Fatalf("behind after %d entries", len(es))
-		}
-	}
-	// The first 2500 in order, exactly once; at the crowded instant the
-	// part beyond one page is lost; the next instant is read.
-	if len(got) != n+tailPageSize+1 {
-		t.Fatalf("%d entries, want %d", len(got), n+tailPageSize+1)
-	}
-	for i := 0; i < n; i++ {
-		if got[i].entry.Line != fmt.Sprintf("l%d", i) {
-			t.Fatalf("entry %d is %q", i, got[i].entry.Line)
-		}
-	}
-	if last := got[len(got)-1].entry.Line; last != "after the crowd" {
-		t.Errorf("last entry %q", last)
-	}
-	// Nothing new: nothing again.
-	if es, _, _ := tl.poll(context.Background()); len(es) != 0 {
-		t.Errorf("repeat poll gave %d entries", len(es))
 	}
 }
 
@@ -497,7 +512,7 @@ func TestTailMessageMatchesLoki(t *testing.T) {
 		for _, v := range s.Values {
 			var ts int64
 			fmt.Sscan(v[0].(string), &ts)
-			m.entries = append(m.entries, tailEntry{labels: b.Labels(), entry: logproto.Entry{Timestamp: ts, Line: v[1].(string), StructuredMetadata: sm}})
+			m.entries = append(m.entries, iter.StreamEntry{Labels: b.Labels(), Entry: logproto.Entry{Timestamp: ts, Line: v[1].(string), StructuredMetadata: sm}})
 		}
 	}
 	if got := appendTailMessage(nil, &m, false); !bytes.Equal(got, frame) {
@@ -511,7 +526,7 @@ func BenchmarkAppendTailMessage(b *testing.B) {
 	for i := range tailMaxEntriesPerMessage {
 		line := fmt.Sprintf(`2026-11-23T15:52:42.952245821Z level=info msg="promtail line %d" n=%d`, i, i)
 		size += int64(len(line))
-		m.entries = append(m.entries, tailEntry{labels: appLabels, entry: logproto.Entry{
+		m.entries = append(m.entries, iter.StreamEntry{Labels: appLabels, Entry: logproto.Entry{
 			Timestamp: testNow + int64(i), Line: line,
 			StructuredMetadata: []logproto.LabelAdapter{{Name: "detected_level", Value: "info"}},
 		}})

@@ -69,6 +69,7 @@ func (a *App) initCluster() error {
 		}, a.logger.With("component", "querier"))
 		q := querier.New(a.cfg.Querier, ingesters, a.store, a.store)
 		deps.Engine = logql.NewEngine(q, overrides, a.logger.With("component", "engine"))
+		deps.Tailer = tailer{q}
 		deps.Metadata = q
 		deps.Volumes, deps.Detector, deps.Limits = q, q, overrides
 	}

@@ -44,7 +44,7 @@ func (a *App) initSingle() error {
 	dist := distributor.New(overrides, ing, a.logger.With("component", "distributor"), a.reg)
 	q := querier.New(a.cfg.Querier, ing, a.store, a.store)
 	engine := logql.NewEngine(q, overrides, a.logger.With("component", "engine"))
-	a.initHTTP(api.Deps{Pusher: dist, Engine: engine, Metadata: q, Volumes: q, Detector: q, Limits: overrides,
+	a.initHTTP(api.Deps{Pusher: dist, Engine: engine, Tailer: tailer{q}, Metadata: q, Volumes: q, Detector: q, Limits: overrides,
 		Flusher: ing, Readiness: readiness{a}})
 	return nil
 }

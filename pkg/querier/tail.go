@@ -26,7 +26,8 @@ type TailSource interface {
 	Tail(ctx context.Context, tenant, query string, send func(entries, dropped []iter.StreamEntry) error) error
 }
 
-// TailRequest is one live tail.
+// TailRequest is one live tail. The API's TailRequest has the same fields,
+// so the app converts one into the other.
 type TailRequest struct {
 	// Query is a log query: a selector and its pipeline.
 	Query string

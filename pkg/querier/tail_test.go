@@ -46,11 +46,11 @@ func show(es []iter.StreamEntry) string {
 
 func TestTailMerger(t *testing.T) {
 	type step struct {
-		add     []iter.StreamEntry
-		dropped []iter.StreamEntry
-		at      int64 // now, for add and due
-		due     string
-		next    int64 // -1: nothing held
+		add      []iter.StreamEntry
+		dropped  []iter.StreamEntry
+		at       int64 // now, for add and due
+		due      string
+		next     int64 // -1: nothing held
 		takeDrop string
 	}
 	for _, tc := range []struct {
