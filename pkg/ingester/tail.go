@@ -301,9 +301,13 @@ func (i *Ingester) Tail(ctx context.Context, tenant, query string, send func(ent
 		items, dropped := t.take(spare)
 		// The kept lines are copied into one buffer that becomes one
 		// string: each entry's line is a part of it.
-		var entries []iter.StreamEntry
-		var lines []byte
-		var ends []int
+		size := 0
+		for k := range items {
+			size += len(items[k].line)
+		}
+		entries := make([]iter.StreamEntry, 0, len(items))
+		lines := make([]byte, 0, size) // grows if the pipeline lengthens lines
+		ends := make([]int, 0, len(items))
 		for k := range items {
 			it := &items[k]
 			sp := pipelines[it.st]

@@ -2,7 +2,6 @@ package querier
 
 import (
 	"cmp"
-	"container/heap"
 	"hash/maphash"
 	"sync"
 
@@ -85,7 +84,7 @@ func (m *tailMerger) add(entries, dropped []iter.StreamEntry, now int64) {
 			m.drop(e)
 			continue
 		}
-		heap.Push(&m.pending, *e)
+		m.pending.push(*e)
 	}
 	for i := range dropped {
 		m.drop(&dropped[i])
@@ -130,7 +129,7 @@ func (m *tailMerger) due(now int64) []iter.StreamEntry {
 	defer m.mtx.Unlock()
 	var out []iter.StreamEntry
 	for len(m.pending) > 0 && m.pending[0].Timestamp <= now-m.delay {
-		out = append(out, heap.Pop(&m.pending).(iter.StreamEntry))
+		out = append(out, m.pending.pop())
 	}
 	return out
 }
@@ -180,12 +179,11 @@ func (m *tailMerger) metadataHash(sm []logproto.LabelAdapter) uint64 {
 	return h.Sum64()
 }
 
-// entryHeap orders entries by time, then stream labels, then line.
+// entryHeap is a binary min-heap of entries by time, then stream labels,
+// then line.
 type entryHeap []iter.StreamEntry
 
-func (h entryHeap) Len() int      { return len(h) }
-func (h entryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h entryHeap) Less(i, j int) bool {
+func (h entryHeap) less(i, j int) bool {
 	if h[i].Timestamp != h[j].Timestamp {
 		return h[i].Timestamp < h[j].Timestamp
 	}
@@ -194,12 +192,41 @@ func (h entryHeap) Less(i, j int) bool {
 	}
 	return cmp.Less(h[i].Line, h[j].Line)
 }
-func (h *entryHeap) Push(x any) { *h = append(*h, x.(iter.StreamEntry)) }
-func (h *entryHeap) Pop() any {
-	old := *h
-	n := len(old)
-	x := old[n-1]
-	old[n-1] = iter.StreamEntry{}
-	*h = old[:n-1]
-	return x
+
+func (h *entryHeap) push(e iter.StreamEntry) {
+	*h = append(*h, e)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !s.less(i, parent) {
+			break
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+func (h *entryHeap) pop() iter.StreamEntry {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s[last] = iter.StreamEntry{}
+	s = s[:last]
+	for i := 0; ; {
+		l, r, least := 2*i+1, 2*i+2, i
+		if l < len(s) && s.less(l, least) {
+			least = l
+		}
+		if r < len(s) && s.less(r, least) {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		s[i], s[least] = s[least], s[i]
+		i = least
+	}
+	*h = s
+	return top
 }

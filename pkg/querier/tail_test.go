@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -491,3 +492,76 @@ func TestQuerierTail(t *testing.T) {
 }
 
 func testLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// BenchmarkTailMerge measures the querier's side of a tail with RF=3: per
+// op, three replicas deliver the same 100 entries, and they are released.
+func BenchmarkTailMerge(b *testing.B) {
+	m := newTailMerger(0)
+	batch := make([]iter.StreamEntry, 100)
+	var size int64
+	for i := range batch {
+		batch[i] = se(webLabels, 0, fmt.Sprintf(`level=info msg="GET /api/v1/users 200" duration=12ms n=%d`, i), "trace_id", "0af7651916cd43dd")
+		size += int64(len(batch[i].Line))
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	ts := int64(0)
+	for b.Loop() {
+		for i := range batch {
+			ts++
+			batch[i].Timestamp = ts
+		}
+		for range 3 {
+			m.add(batch, nil, ts)
+		}
+		if got := m.due(ts); len(got) != len(batch) {
+			b.Fatalf("%d due", len(got))
+		}
+	}
+}
+
+func TestEntryHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var h entryHeap
+	var want []iter.StreamEntry
+	for range 2000 {
+		lbls := webLabels
+		if rng.IntN(2) == 0 {
+			lbls = dbLabels
+		}
+		e := se(lbls, rng.Int64N(50), fmt.Sprint(rng.IntN(20)))
+		want = append(want, e)
+		h.push(e)
+		if rng.IntN(4) == 0 { // interleave pops with pushes
+			got := h.pop()
+			i := slices.IndexFunc(want, func(x iter.StreamEntry) bool { return !entryLess(x, got) && !entryLess(got, x) })
+			for _, x := range want {
+				if entryLess(x, got) {
+					t.Fatalf("popped %s while %s was held", show([]iter.StreamEntry{got}), show([]iter.StreamEntry{x}))
+				}
+			}
+			want = slices.Delete(want, i, i+1)
+		}
+	}
+	var got []iter.StreamEntry
+	for len(h) > 0 {
+		got = append(got, h.pop())
+	}
+	slices.SortStableFunc(want, func(a, b iter.StreamEntry) int {
+		switch {
+		case entryLess(a, b):
+			return -1
+		case entryLess(b, a):
+			return 1
+		}
+		return 0
+	})
+	if show(got) != show(want) {
+		t.Errorf("heap order differs from a sort")
+	}
+}
+
+func entryLess(a, b iter.StreamEntry) bool {
+	h := entryHeap{a, b}
+	return h.less(0, 1)
+}
