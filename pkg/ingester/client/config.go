@@ -1,13 +1,13 @@
 // Package client is the gRPC side of the ingesters: a pool of connections to
 // ingesters keyed by address, whose clients implement the distributor's
-// Pusher and the querier's Source for one ingester, and the wire helpers
-// (tenant metadata, the push codec, error codes) the ingester's gRPC server
-// shares with them.
+// Pusher and the querier's Source and TailSource for one ingester, and the
+// wire helpers (tenant metadata, the push codec, error codes) the ingester's
+// gRPC server shares with them.
 //
 // Pushes use Loki's Pusher service (pkg/logproto/push.proto) with Skald's
 // hand-written encoder and decoder, so a push crosses the wire without
-// building intermediate protobuf objects; queries use the Querier service of
-// pkg/logproto/ingester.proto.
+// building intermediate protobuf objects; queries and live tails use the
+// Querier service of pkg/logproto/ingester.proto.
 package client
 
 import (
