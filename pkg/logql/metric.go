@@ -265,8 +265,8 @@ func (b *evalBuilder) rangeEvaluator(r *syntax.RangeAggregationExpr, src syntax.
 	rng, off := int64(r.Left.Interval), int64(r.Left.Offset)
 	it, err := b.e.selectSamples(b.ctx, b.tenant, SelectSampleParams{
 		// Windows are (t-offset-range, t-offset]: End is exclusive.
-		Start:     b.steps.start - rng - off,
-		End:       b.steps.end - off + 1,
+		Start:     satSub(b.steps.start, rng+off),
+		End:       satAdd(b.steps.end-off, 1),
 		Query:     src.String(),
 		Matchers:  r.Selector().Matchers(),
 		Extractor: x,

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Two streams: app a has entries every 10 s from 10 s to 50 s, app b at
@@ -532,5 +534,54 @@ func TestSlidingWindow(t *testing.T) {
 		if p.V != 100 {
 			t.Fatalf("%d: %g entries in the window, want 100", p.T, p.V)
 		}
+	}
+}
+
+// A range that ends at the last instant int64 nanoseconds can hold (the API
+// clamps a later end there) has its steps rounded without overflow: the
+// clock stops at the end instead of wrapping around and walking billions
+// of steps.
+func TestStepsAtTheEdgesOfTime(t *testing.T) {
+	const step = int64(7 * time.Second)
+	hour := int64(time.Hour)
+	tests := []struct {
+		name       string
+		start, end int64
+	}{
+		{"end at the max", math.MaxInt64 - hour, math.MaxInt64},
+		{"end a step before the max", math.MaxInt64 - hour, math.MaxInt64 - step},
+		{"start at the min", math.MinInt64, math.MinInt64 + hour},
+		{"start a step after the min", math.MinInt64 + 1, math.MinInt64 + hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newSteps(Params{Start: tt.start, End: tt.end, Step: step})
+			if st.start > tt.start && st.start-tt.start >= step || st.start < tt.start && tt.start-st.start >= step {
+				t.Errorf("start %d rounded to %d: more than a step away", tt.start, st.start)
+			}
+			if st.end > tt.end && st.end-tt.end >= step || st.end < tt.end && tt.end-st.end >= step {
+				t.Errorf("end %d rounded to %d: more than a step away", tt.end, st.end)
+			}
+			// Walk at most the steps the range can hold, plus a few.
+			want := uint64(tt.end-tt.start)/uint64(step) + 2
+			c := st.clock()
+			var n uint64
+			last := int64(math.MinInt64)
+			for t0, ok := c.next(); ok; t0, ok = c.next() {
+				if n > 0 && t0 <= last {
+					t.Fatalf("step %d at %d after %d: the clock wrapped", n, t0, last)
+				}
+				if t0 < st.start || t0 > st.end {
+					t.Fatalf("step %d at %d outside [%d, %d]", n, t0, st.start, st.end)
+				}
+				last = t0
+				if n++; n > want || n > 1e6 {
+					t.Fatalf("more than %d steps", min(want, 1e6))
+				}
+			}
+			if tt.end-tt.start == hour && n < uint64(hour/step)-1 {
+				t.Fatalf("%d steps, want about %d", n, hour/step)
+			}
+		})
 	}
 }

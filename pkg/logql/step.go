@@ -1,6 +1,8 @@
 package logql
 
 import (
+	"math"
+
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/skald-logs/skald/pkg/logql/syntax"
@@ -24,7 +26,8 @@ type stepEvaluator interface {
 // A range query's start is rounded down and its end rounded up to a multiple
 // of the step, as Loki's query frontend does when it splits metric queries
 // by time (which it does by default), so points fall on the same instants
-// as Loki's.
+// as Loki's. At the edges of int64 time (the API clamps later and earlier
+// times there) a bound that cannot be rounded outwards is rounded inwards.
 type steps struct {
 	start, end, step int64
 }
@@ -33,9 +36,20 @@ func newSteps(p Params) steps {
 	if isInstant(p) {
 		return steps{start: p.Start, end: p.Start, step: 1}
 	}
-	start, end := p.Start-mod(p.Start, p.Step), p.End
+	start, end := p.Start, p.End
+	if m := mod(start, p.Step); m != 0 {
+		if start >= math.MinInt64+m {
+			start -= m
+		} else {
+			start += p.Step - m
+		}
+	}
 	if m := mod(end, p.Step); m != 0 {
-		end += p.Step - m
+		if end <= math.MaxInt64-(p.Step-m) {
+			end += p.Step - m
+		} else {
+			end -= m
+		}
 	}
 	return steps{start: start, end: end, step: p.Step}
 }
@@ -49,6 +63,21 @@ func mod(a, b int64) int64 {
 	return m
 }
 
+// satAdd is a+b, clamped to the int64 range.
+func satAdd(a, b int64) int64 {
+	c := a + b
+	if (c > a) != (b > 0) {
+		if b > 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return c
+}
+
+// satSub is a-b, for b >= 0, clamped to the int64 range.
+func satSub(a, b int64) int64 { return satAdd(a, -b) }
+
 func isInstant(p Params) bool { return p.Instant || p.Step <= 0 }
 
 // stepClock walks steps.
@@ -58,11 +87,20 @@ type stepClock struct {
 	ok  bool
 }
 
-func (s steps) clock() stepClock { return stepClock{s: s, cur: s.start - s.step} }
+func (s steps) clock() stepClock { return stepClock{s: s} }
 
 // next advances to the next step.
 func (c *stepClock) next() (int64, bool) {
-	if c.cur > c.s.end-c.s.step { // cur+step > end, without overflow
+	if !c.ok {
+		if c.s.start > c.s.end {
+			return 0, false
+		}
+		c.cur, c.ok = c.s.start, true
+		return c.cur, true
+	}
+	// cur+step > end, without overflow: cur <= end, so end-cur is exact
+	// as an unsigned number.
+	if uint64(c.s.end)-uint64(c.cur) < uint64(c.s.step) {
 		return 0, false
 	}
 	c.cur += c.s.step
