@@ -262,16 +262,20 @@ func volumeBuckets(start, end, step int64) []logproto.VolumeBucket {
 	}
 	var out []logproto.VolumeBucket
 	aligned := start - floorMod(start, step)
-	for s := aligned; s < end; s += step {
-		b := logproto.VolumeBucket{Start: max(s, start), End: s + step}
-		if b.End >= end {
+	if aligned > start {
+		aligned = start // start - floorMod wrapped below the int64 range
+	}
+	for s := aligned; ; s += step {
+		b := logproto.VolumeBucket{Start: max(s, start)}
+		// end-s is exact as an unsigned number, as s < end.
+		if uint64(end)-uint64(s) <= uint64(step) {
 			b.End, b.Time = end, end
-		} else {
-			b.Time = b.End - volumeBucketGap
+			return append(out, b)
 		}
+		b.End = s + step
+		b.Time = b.End - volumeBucketGap
 		out = append(out, b)
 	}
-	return out
 }
 
 func floorMod(a, b int64) int64 {

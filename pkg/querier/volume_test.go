@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -362,6 +363,7 @@ func TestVolumeErrors(t *testing.T) {
 
 func TestVolumeBuckets(t *testing.T) {
 	ms := int64(time.Millisecond)
+	lastStep := int64(math.MaxInt64) - math.MaxInt64%(10*sec) // the last multiple of 10 s
 	for _, tc := range []struct {
 		start, end, step int64
 		want             [][3]int64 // start, end, time
@@ -371,6 +373,11 @@ func TestVolumeBuckets(t *testing.T) {
 		{15 * sec, 25 * sec, 10 * sec, [][3]int64{{15 * sec, 20 * sec, 20*sec - ms}, {20 * sec, 25 * sec, 25 * sec}}},
 		{-15 * sec, -5 * sec, 10 * sec, [][3]int64{{-15 * sec, -10 * sec, -10*sec - ms}, {-10 * sec, -5 * sec, -5 * sec}}},
 		{5, 5, 10, [][3]int64{{5, 5, 5}}},
+		// At the end of int64 time (the API clamps later times there) the
+		// last bucket ends at the end instead of wrapping around.
+		{math.MaxInt64 - 15*sec, math.MaxInt64, 10 * sec, [][3]int64{
+			{math.MaxInt64 - 15*sec, lastStep, lastStep - ms},
+			{lastStep, math.MaxInt64, math.MaxInt64}}},
 	} {
 		var got [][3]int64
 		for _, b := range volumeBuckets(tc.start, tc.end, tc.step) {
