@@ -1,6 +1,7 @@
 package ingester
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/skald-logs/skald/pkg/index"
 	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/validation"
 )
 
 // instance holds one tenant's streams.
@@ -27,15 +29,21 @@ func newInstance(tenant string, ing *Ingester) *instance {
 	return &instance{tenant: tenant, ing: ing, streams: map[string]*stream{}}
 }
 
+// push appends the streams of req. A stream that cannot be created (over
+// the tenant's stream limit) is skipped and the others are appended, as in
+// Loki; the answer is then the limit's error (429), naming every refusal.
 func (inst *instance) push(req *logproto.PushRequest, now time.Time, wl *walWriter) error {
 	var errs []string
+	limited := false
 	tails := inst.tails.load()
 	for i := range req.Streams {
 		s := &req.Streams[i]
 		for {
 			st, err := inst.getOrCreate(s.Labels, wl)
 			if err != nil {
-				return err
+				limited = limited || errors.Is(err, validation.ErrRateLimited)
+				errs = append(errs, err.Error())
+				break
 			}
 			msg, ok := st.push(s.Entries, now, inst.ing, wl, tails)
 			if !ok {
@@ -50,7 +58,10 @@ func (inst *instance) push(req *logproto.PushRequest, now time.Time, wl *walWrit
 			return nil // Push reports it
 		}
 	}
-	if len(errs) > 0 {
+	switch {
+	case limited:
+		return streamLimitError(strings.Join(errs, "\n"))
+	case len(errs) > 0:
 		return invalidError(strings.Join(errs, "\n"))
 	}
 	return nil
