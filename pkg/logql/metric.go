@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/skald-logs/skald/pkg/index"
@@ -39,6 +41,9 @@ func (e *Engine) execSamples(ctx context.Context, tenant string, ex syntax.Sampl
 		}
 		return Result{Type: ValueMatrix, Matrix: []Series{{Metric: labels.EmptyLabels(), Points: pts}}, Stats: Stats{TotalEntriesReturned: int64(len(pts))}}, nil
 	}
+	if err := checkRangeLengths(ex, time.Duration(e.limits.For(tenant).MaxQueryLength)); err != nil {
+		return Result{}, err
+	}
 	counters := &log.Counters{}
 	b := evalBuilder{e: e, ctx: ctx, tenant: tenant, steps: st, stats: counters}
 	ev, err := b.build(ex)
@@ -60,6 +65,24 @@ func (e *Engine) execSamples(ctx context.Context, tenant string, ex syntax.Sampl
 	res.Stats.TotalBytesProcessed = counters.Bytes
 	res.Stats.PostFilterLines = counters.PostFilter
 	return res, nil
+}
+
+// checkRangeLengths refuses range vectors longer than maxLen (0: no limit)
+// with Loki's message: its querier checks the range of the samples a step
+// reads, from t-range-offset to t-offset.
+func checkRangeLengths(ex syntax.Expr, maxLen time.Duration) error {
+	if maxLen <= 0 {
+		return nil
+	}
+	var err error
+	syntax.Walk(ex, func(n syntax.Expr) bool {
+		if r, ok := n.(*syntax.RangeAggregationExpr); ok && r.Left.Interval > maxLen {
+			err = badRequest(fmt.Sprintf("the query time range exceeds the limit (query length: %s, limit: %s)",
+				r.Left.Interval, model.Duration(maxLen)))
+		}
+		return err == nil
+	})
+	return err
 }
 
 // collectVector takes the one step of an instant query. Samples are sorted

@@ -4,10 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/skald-logs/skald/pkg/iter"
+	"github.com/skald-logs/skald/pkg/validation"
 )
 
 // Two streams: app a has entries every 10 s from 10 s to 50 s, app b at
@@ -335,6 +341,51 @@ func TestMaxQuerySeries(t *testing.T) {
 	if _, err := e.Query(context.Background(), "t", instantParams(`sum(count_over_time({env="prod"}[1m]))`, 60)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A range vector longer than the tenant's max_query_length is refused with
+// Loki's message (its querier checks the samples' range, which is the range
+// vector's for each step), before any source is read.
+func TestMaxQueryLengthOfRangeVectors(t *testing.T) {
+	lim := validation.Limits{MaxQueryLength: model.Duration(721 * time.Hour)}
+	src := &countingQuerier{memQuerier: memQuerier{streams: twoStreams()}}
+	e := NewEngine(src, validation.NewOverrides(lim, nil), slog.New(slog.DiscardHandler))
+	for _, tc := range []struct {
+		p    Params
+		want string // the error; "" for none
+	}{
+		{instantParams(`count_over_time({env="prod"}[30d])`, 60), ""},
+		{instantParams(`count_over_time({env="prod"}[721h] offset 1000d)`, 60), ""},
+		{instantParams(`count_over_time({env="prod"}[722h])`, 60), "the query time range exceeds the limit (query length: 722h0m0s, limit: 30d1h)"},
+		{instantParams(`sum(rate({env="prod"}[100000d]))`, 60), "the query time range exceeds the limit (query length: 2400000h0m0s, limit: 30d1h)"},
+		{rangeParams(`count_over_time({env="prod"}[1m]) / count_over_time({env="prod"}[40d])`, 60, 120, 60), "the query time range exceeds the limit (query length: 960h0m0s, limit: 30d1h)"},
+	} {
+		src.selects = 0
+		_, err := e.Query(context.Background(), "t", tc.p)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.p.Query, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrBadRequest) || err.Error() != tc.want {
+			t.Errorf("%s: err = %v, want %q", tc.p.Query, err, tc.want)
+		}
+		if src.selects != 0 {
+			t.Errorf("%s: %d selects before the error", tc.p.Query, src.selects)
+		}
+	}
+}
+
+// countingQuerier counts the sample selects.
+type countingQuerier struct {
+	memQuerier
+	selects int
+}
+
+func (c *countingQuerier) SelectSamples(ctx context.Context, tenant string, p SelectSampleParams) (iter.SampleIterator, error) {
+	c.selects++
+	return c.memQuerier.SelectSamples(ctx, tenant, p)
 }
 
 func TestStats(t *testing.T) {
