@@ -228,6 +228,7 @@ func (a *API) routes() *http.ServeMux {
 	if a.deps.Pusher != nil {
 		a.handle(mux, "loki_api_v1_push", post, "/loki/api/v1/push", a.withTenant(a.pushHandler(false), true))
 		a.handle(mux, "api_prom_push", post, "/api/prom/push", a.withTenant(a.pushHandler(true), true))
+		a.handle(mux, "otlp_v1_logs", post, "/otlp/v1/logs", a.withTenant(a.otlpHandler(), true))
 	}
 	if a.deps.Engine != nil {
 		a.handle(mux, "loki_api_v1_query_range", getPost, "/loki/api/v1/query_range", a.withTenant(a.queryRange, false))
