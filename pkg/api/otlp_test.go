@@ -265,4 +265,3 @@ func TestOTLPTenant(t *testing.T) {
 		t.Errorf("pushed %d requests", len(f.pusher.reqs))
 	}
 }
-

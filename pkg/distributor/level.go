@@ -2,6 +2,7 @@ package distributor
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -26,8 +27,9 @@ const (
 )
 
 // levelDetector finds an entry's level the way Loki's distributor does: from a
-// level-like stream label, else a level-like structured-metadata field, else a
-// level field in a JSON or logfmt line, else a level word in the line.
+// level-like stream label, else a level-like structured-metadata field, else
+// the OTLP severity_number field, else a level field in a JSON or logfmt
+// line, else a level word in the line.
 type levelDetector struct {
 	fields   []string            // in order of preference
 	fieldSet map[string]struct{} // for JSON keys at any depth
@@ -51,13 +53,20 @@ func (d *levelDetector) fromLabels(lbls labels.Labels) (string, bool) {
 	return "", false
 }
 
-// detect returns the level of one entry whose stream has no level label.
+// detect returns the level of one entry whose stream has no level label:
+// from a level-like metadata field, else from OTLP's severity_number, else
+// from the line.
 func (d *levelDetector) detect(sm []logproto.LabelAdapter, line string) string {
 	for _, f := range d.fields {
 		for _, p := range sm {
 			if p.Name == f {
 				return normalizeLevel(p.Value)
 			}
+		}
+	}
+	for _, p := range sm {
+		if p.Name == severityNumberField && p.Value != "" {
+			return levelFromSeverityNumber(p.Value)
 		}
 	}
 	var v string
@@ -76,6 +85,37 @@ func (d *levelDetector) detect(sm []logproto.LabelAdapter, line string) string {
 		}
 	}
 	return levelFromWords(line)
+}
+
+// severityNumberField is the structured-metadata field in which OTLP
+// ingestion keeps a record's severity number.
+const severityNumberField = "severity_number"
+
+// levelFromSeverityNumber maps an OTLP severity number to a level as Loki
+// does: 1-4 trace, 5-8 debug, 9-12 info, 13-16 warn, 17-20 error, 21-24
+// fatal (numbers below 1 other than 0 count as trace); 0 and numbers above
+// 24 are unknown, and a value that is no integer is info.
+func levelFromSeverityNumber(v string) string {
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return levelInfo
+	case n == 0:
+		return levelUnknown
+	case n <= 4:
+		return levelTrace
+	case n <= 8:
+		return levelDebug
+	case n <= 12:
+		return levelInfo
+	case n <= 16:
+		return levelWarn
+	case n <= 20:
+		return levelError
+	case n <= 24:
+		return levelFatal
+	}
+	return levelUnknown
 }
 
 // normalizeLevel maps the spellings of the known levels to their canonical

@@ -1,9 +1,11 @@
 package distributor
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/validation"
 )
 
@@ -108,5 +110,64 @@ func BenchmarkDetect(b *testing.B) {
 				d.detect(nil, bc.line)
 			}
 		})
+	}
+}
+
+func TestLevelFromSeverityNumber(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"1", "trace"}, {"4", "trace"}, {"-3", "trace"},
+		{"5", "debug"}, {"8", "debug"},
+		{"9", "info"}, {"12", "info"},
+		{"13", "warn"}, {"16", "warn"},
+		{"17", "error"}, {"20", "error"},
+		{"21", "fatal"}, {"24", "fatal"},
+		{"0", "unknown"}, {"25", "unknown"}, {"1000", "unknown"},
+		{"warn", "info"}, {"9.5", "info"}, {"99999999999999999999", "info"},
+	} {
+		if got := levelFromSeverityNumber(tc.in); got != tc.want {
+			t.Errorf("severity_number %q: %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// OTLP records carry severity_text and severity_number as structured
+// metadata: severity_text is one of the level fields, so it wins when set;
+// severity_number comes before the line; a level label still comes first.
+func TestDetectedLevelOTLP(t *testing.T) {
+	sm := func(kv ...string) []logproto.LabelAdapter {
+		var out []logproto.LabelAdapter
+		for i := 0; i+1 < len(kv); i += 2 {
+			out = append(out, logproto.LabelAdapter{Name: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		labels, line string
+		sm           []logproto.LabelAdapter
+		want         string
+	}{
+		{`{service_name="a"}`, "INFO all good", sm("severity_number", "17"), "error"},
+		{`{service_name="a"}`, "x", sm("trace_id", "ab", "severity_number", "13", "scope_name", "s"), "warn"},
+		{`{service_name="a"}`, "x", sm("severity_number", "21", "severity_text", "Critical"), "critical"},
+		{`{service_name="a"}`, "x", sm("severity_text", "Information", "severity_number", "10"), "info"},
+		{`{service_name="a"}`, "x", sm("severity_text", "notice", "severity_number", "10"), "notice"},
+		{`{service_name="a"}`, "ERROR x", sm("severity_number", ""), "error"},
+		{`{service_name="a", level="debug"}`, "x", sm("severity_number", "17"), "debug"},
+	} {
+		d, rec := newTestDistributor(t, nil)
+		if err := d.Push(context.Background(), "fake", &logproto.PushRequest{Streams: []logproto.Stream{
+			{Labels: tc.labels, Entries: []logproto.Entry{entry(testNow, tc.line, tc.sm...)}},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, p := range rec.streams()[0].Entries[0].StructuredMetadata {
+			if p.Name == LevelLabel {
+				got = p.Value
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s %q %v: detected_level %q, want %q", tc.labels, tc.line, tc.sm, got, tc.want)
+		}
 	}
 }
