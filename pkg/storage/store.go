@@ -22,6 +22,10 @@ import (
 // dayNanos is the length of an index period: one UTC day.
 const dayNanos = int64(24 * time.Hour)
 
+// dayIndexIdle is how long the index of a day stays cached after it was last
+// written or queried.
+const dayIndexIdle = time.Hour
+
 // Store writes chunks and their index to a bucket and reads them back.
 type Store struct {
 	cfg    Config
@@ -30,10 +34,11 @@ type Store struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	seq    atomic.Uint64
-	days   sync.Map // dayKey → *dayIndex
-	chunks *chunkCache
-	fetch  chan struct{} // bounds parallel chunk fetches
+	seq     atomic.Uint64
+	days    sync.Map     // dayKey → *dayIndex
+	sweptAt atomic.Int64 // when idle days were last dropped, Unix ns
+	chunks  *chunkCache
+	fetch   chan struct{} // bounds parallel chunk fetches
 
 	m *storeMetrics
 }
@@ -150,6 +155,7 @@ type dayKey struct {
 type dayIndex struct {
 	tenant string
 	day    int64
+	used   atomic.Int64 // last written or queried, Unix ns
 
 	mtx      sync.Mutex
 	listedAt time.Time
@@ -163,13 +169,35 @@ type dayObject struct {
 	since time.Time
 }
 
+// day returns the cache of a tenant's day, marked as used now.
 func (s *Store) day(tenant string, day int64) *dayIndex {
+	now := s.now().UnixNano()
+	s.dropIdleDays(now)
 	k := dayKey{tenant, day}
-	if d, ok := s.days.Load(k); ok {
-		return d.(*dayIndex)
+	v, ok := s.days.Load(k)
+	if !ok {
+		v, _ = s.days.LoadOrStore(k, &dayIndex{tenant: tenant, day: day, objects: map[string]*dayObject{}})
 	}
-	d, _ := s.days.LoadOrStore(k, &dayIndex{tenant: tenant, day: day, objects: map[string]*dayObject{}})
-	return d.(*dayIndex)
+	d := v.(*dayIndex)
+	d.used.Store(now)
+	return d
+}
+
+// dropIdleDays forgets, at most every quarter of dayIndexIdle, the days not
+// used for dayIndexIdle: without it a long-running process would keep the
+// decoded index of every day it ever wrote or read. A query that still holds
+// a dropped day finishes with it; the next one lists and loads it again.
+func (s *Store) dropIdleDays(now int64) {
+	last := s.sweptAt.Load()
+	if now-last < int64(dayIndexIdle/4) || !s.sweptAt.CompareAndSwap(last, now) {
+		return
+	}
+	s.days.Range(func(k, v any) bool {
+		if now-v.(*dayIndex).used.Load() > int64(dayIndexIdle) {
+			s.days.CompareAndDelete(k, v)
+		}
+		return true
+	})
 }
 
 func (d *dayIndex) add(key string, r *index.Reader, now time.Time) {

@@ -202,3 +202,49 @@ func TestLazyOpening(t *testing.T) {
 		t.Errorf("fetched %v chunks for 15 newest entries, want at most 2", n)
 	}
 }
+
+// TestIdleDaysForgotten checks that the decoded index of a day nobody has
+// written or queried for dayIndexIdle is dropped: a long-running process
+// otherwise keeps the index of every day it ever wrote or read. A later
+// query lists and loads the day again.
+func TestIdleDaysForgotten(t *testing.T) {
+	b := memory.New()
+	ctx := context.Background()
+	day := int64(24 * time.Hour)
+	lbls := labels.FromStrings("app", "api")
+	eq := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "app", "api")}
+	now := time.Unix(1_000_000, 0)
+	s := newStore(t, b, "ing-1")
+	s.now = func() time.Time { return now }
+	cached := func() int {
+		n := 0
+		s.days.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	// A flush a day for ten days, each day's index queried once.
+	for d := int64(0); d < 10; d++ {
+		if err := s.PutChunks(ctx, "t", []Chunk{makeChunk(t, lbls, []int64{d*day + 10}, "x")}); err != nil {
+			t.Fatal(err)
+		}
+		if got := selectAll(t, s, "t", eq, d*day, d*day+100, logproto.Forward); len(got) != 1 {
+			t.Fatalf("day %d: %v", d, got)
+		}
+		now = now.Add(24 * time.Hour)
+	}
+	// The days before the last idle time are gone, the last one stays.
+	if n := cached(); n != 1 {
+		t.Errorf("%d days cached after ten days of flushes, want 1", n)
+	}
+	// A forgotten day is read again from the bucket.
+	if got := selectAll(t, s, "t", eq, 0, 100, logproto.Forward); fmt.Sprint(got) != "[api: x 10]" {
+		t.Errorf("day 0 after it was forgotten: %v", got)
+	}
+	// A day in use within the idle time stays.
+	now = now.Add(dayIndexIdle / 2)
+	selectAll(t, s, "t", eq, 0, 100, logproto.Forward)
+	now = now.Add(dayIndexIdle / 2)
+	selectAll(t, s, "t", eq, day, day+100, logproto.Forward)
+	if n := cached(); n != 2 {
+		t.Errorf("%d days cached, want 2 (days 0 and 1)", n)
+	}
+}
