@@ -196,7 +196,11 @@ func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string]
 		key    string
 		skip   bool // counted by an earlier pass
 		chunks []storage.ChunkVolume
-		bytes  []uint64 // per bucket
+		// The bytes of the buckets the stream has entries in, in the
+		// order met (a stream's entries come in time order, so a bucket
+		// is one run): only those buckets take memory.
+		buckets []int
+		bytes   []uint64
 	}
 	byHash := map[uint64][]*stream{}
 	var streams []*stream
@@ -217,7 +221,7 @@ func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string]
 		}
 		if st == nil {
 			key := lbls.String()
-			st = &stream{lbls: lbls, key: key, skip: counted[key], chunks: chunks[key], bytes: make([]uint64, len(buckets))}
+			st = &stream{lbls: lbls, key: key, skip: counted[key], chunks: chunks[key]}
 			byHash[h] = append(byHash[h], st)
 			streams = append(streams, st)
 		}
@@ -234,7 +238,11 @@ func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string]
 		for b > 0 && e.Timestamp < buckets[b].Start {
 			b--
 		}
-		st.bytes[b] += uint64(len(e.Line))
+		if n := len(st.buckets); n == 0 || st.buckets[n-1] != b {
+			st.buckets = append(st.buckets, b)
+			st.bytes = append(st.bytes, 0)
+		}
+		st.bytes[len(st.bytes)-1] += uint64(len(e.Line))
 	}
 	if err := it.Err(); err != nil {
 		return err
@@ -244,10 +252,8 @@ func countEntries(ctx context.Context, it iter.EntryIterator, chunks map[string]
 			continue
 		}
 		counted[st.key] = true
-		for i, n := range st.bytes {
-			if n > 0 {
-				acc.add(i, st.lbls, n, g)
-			}
+		for i, b := range st.buckets {
+			acc.add(b, st.lbls, st.bytes[i], g)
 		}
 	}
 	return nil
