@@ -289,7 +289,7 @@ func (b *evalBuilder) rangeEvaluator(r *syntax.RangeAggregationExpr, src syntax.
 	it, err := b.e.selectSamples(b.ctx, b.tenant, SelectSampleParams{
 		// Windows are (t-offset-range, t-offset]: End is exclusive.
 		Start:     satSub(b.steps.start, rng+off),
-		End:       satAdd(b.steps.end-off, 1),
+		End:       satAdd(satSub(b.steps.end, off), 1),
 		Query:     src.String(),
 		Matchers:  r.Selector().Matchers(),
 		Extractor: x,
