@@ -67,6 +67,12 @@ type Ingester struct {
 	flushErr   atomic.Pointer[string]
 	state      atomic.Int32
 
+	// admitMtx orders admissions against Stop: a push is admitted (and
+	// counted in pushes) under its read lock, Stop changes the state under
+	// its write lock and then waits for the pushes admitted before.
+	admitMtx sync.RWMutex
+	pushes   sync.WaitGroup
+
 	flushMtx     sync.Mutex // one flush sweep at a time
 	recoverOnce  sync.Once
 	recoverErr   error
@@ -166,13 +172,18 @@ func (i *Ingester) CheckReady() error {
 	return errors.New("not ready: starting")
 }
 
-// Stop ends the loops, flushes every chunk (unless -ingester.flush-on-shutdown
-// is off), writes a last checkpoint of what could not be flushed and closes
-// the WAL. With the WAL, a flush that fails leaves the data in the
+// Stop refuses further pushes, waits for those in flight, ends the loops,
+// flushes every chunk (unless -ingester.flush-on-shutdown is off), writes a
+// last checkpoint of what could not be flushed and closes the WAL. With the WAL, a flush that fails leaves the data in the
 // checkpoint, and Stop reports success.
 func (i *Ingester) Stop(ctx context.Context) error {
+	i.admitMtx.Lock()
 	recovered := i.state.Load() == stateRunning
 	i.state.Store(stateStopped)
+	i.admitMtx.Unlock()
+	// What the pushes in flight append must be in the final flush or
+	// checkpoint: they are acknowledged.
+	i.pushes.Wait()
 	close(i.quit)
 	i.done.Wait()
 	if i.wal == nil {
@@ -260,6 +271,7 @@ func (i *Ingester) Push(ctx context.Context, tenant string, req *logproto.PushRe
 	if err := i.admit(ctx); err != nil {
 		return err
 	}
+	defer i.pushes.Done()
 	inst := i.instance(tenant, true)
 	wl := getWALWriter(i)
 	defer putWALWriter(wl)
@@ -290,13 +302,16 @@ func (i *Ingester) ensureRecovered(ctx context.Context) error {
 	return nil
 }
 
-// admit refuses pushes the ingester cannot take now.
+// admit refuses pushes the ingester cannot take now. A push it admits is
+// counted in i.pushes: the caller calls i.pushes.Done when it is finished.
 func (i *Ingester) admit(ctx context.Context) error {
 	if i.state.Load() == stateStarting {
 		if err := i.ensureRecovered(ctx); err != nil {
 			return err
 		}
 	}
+	i.admitMtx.RLock()
+	defer i.admitMtx.RUnlock()
 	switch i.state.Load() {
 	case stateRunning:
 	case stateReplaying:
@@ -308,6 +323,7 @@ func (i *Ingester) admit(ctx context.Context) error {
 	}
 	held := i.unflushed.Load()
 	if held < i.memLimit {
+		i.pushes.Add(1)
 		return nil
 	}
 	i.m.refused.WithLabelValues("memory_limit").Inc()

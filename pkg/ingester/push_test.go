@@ -5,7 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/validation"
@@ -63,4 +66,46 @@ func TestPushStreamLimitKeepsOtherStreams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A push that was admitted before Stop began is either refused or in the
+// store once Stop returns: the final flush waits for the pushes in flight.
+// Without a WAL an acknowledged push appended after the final flush would
+// be lost.
+func TestStopWaitsForPushesInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newFakeStore()
+		ing, err := New(testConfig(""), testLimits(), store, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ing.Recover(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		admitted, release := make(chan struct{}), make(chan struct{})
+		var first atomic.Bool
+		ing.now = func() time.Time {
+			// The push calls now once it is admitted: hold it there.
+			if first.CompareAndSwap(false, true) {
+				close(admitted)
+				<-release
+			}
+			return time.Unix(0, base)
+		}
+		p := &pusher{t: t, ing: ing, base: base}
+		pushed := make(chan error, 1)
+		go func() { pushed <- p.push([]string{"a"}, 3) }()
+		<-admitted
+		stopped := make(chan error, 1)
+		go func() { stopped <- ing.Stop(context.Background()) }()
+		synctest.Wait() // Stop has returned, or waits for the push
+		close(release)
+		if err := <-pushed; err != nil {
+			p.acked = nil // refused: the client retries it
+		}
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		exactlyOnce(t, "store after stop", store.entries(t), p.acked)
+	})
 }
