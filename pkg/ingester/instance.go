@@ -74,6 +74,9 @@ func (inst *instance) getOrCreate(key string, wl *walWriter) (*stream, error) {
 	if st != nil {
 		return st, nil
 	}
+	// The key may be part of the request's memory (decoded strings alias
+	// the whole body): the stream must not keep that alive.
+	key = strings.Clone(key)
 	lbls, err := logproto.ParseLabels(key)
 	if err != nil {
 		return nil, invalidError(fmt.Sprintf("couldn't parse labels: %v", err))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/validation"
@@ -108,4 +109,47 @@ func TestStopWaitsForPushesInFlight(t *testing.T) {
 		}
 		exactlyOnce(t, "store after stop", store.entries(t), p.acked)
 	})
+}
+
+// within reports whether s lies in the memory of buf.
+func within(s, buf string) bool {
+	if len(s) == 0 || len(buf) == 0 {
+		return false
+	}
+	p, start := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(buf)))
+	return p >= start && p < start+uintptr(len(buf))
+}
+
+// A stream keeps no reference to the request that created it: decoded
+// pushes alias one copy of the whole body (logproto.UnmarshalPushRequest),
+// which a stream's key would keep alive for as long as the stream lives.
+func TestStreamKeepsNoRequestMemory(t *testing.T) {
+	ing, err := New(testConfig(""), testLimits(), newFakeStore(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ing.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	labels := `{app="test", s="a"}`
+	body := string(append([]byte(labels), make([]byte, 1<<20)...)) // the rest of a large body
+	req := &logproto.PushRequest{Streams: []logproto.Stream{{
+		Labels:  body[:len(labels)],
+		Entries: []logproto.Entry{{Timestamp: base, Line: body[:3]}},
+	}}}
+	if err := ing.Push(context.Background(), "tenant", req); err != nil {
+		t.Fatal(err)
+	}
+	inst := ing.instance("tenant", false)
+	n := 0
+	for key, st := range inst.streams {
+		n++
+		if within(key, body) || within(st.key, body) {
+			t.Errorf("stream %s: its key is part of the request body", key)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d streams, want 1", n)
+	}
+	stopNoFlush(t, ing)
 }
