@@ -1,6 +1,9 @@
 package distributor
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // streamCache remembers the parsed form of pushed label strings per tenant, so
 // that the usual push (the same few streams again and again) parses nothing.
@@ -17,15 +20,17 @@ func newStreamCache(max int) *streamCache {
 }
 
 // get returns the cached info for the tenant's label string, or parses it.
-// Parse errors are not cached.
-func (c *streamCache) get(tenant, raw string, parse func() (*streamInfo, error)) (*streamInfo, error) {
+// Parse errors are not cached. What is cached holds a copy of raw, never
+// raw itself: a pushed label string is part of the request's memory.
+func (c *streamCache) get(tenant, raw string, parse func(raw string) (*streamInfo, error)) (*streamInfo, error) {
 	c.mtx.RLock()
 	info, ok := c.tenants[tenant][raw]
 	c.mtx.RUnlock()
 	if ok {
 		return info, nil
 	}
-	info, err := parse()
+	raw = strings.Clone(raw)
+	info, err := parse(raw)
 	if err != nil {
 		return nil, err
 	}

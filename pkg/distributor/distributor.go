@@ -89,7 +89,7 @@ func (d *Distributor) Push(ctx context.Context, tenant string, req *logproto.Pus
 	for i := range req.Streams {
 		s := &req.Streams[i]
 		lines += len(s.Entries)
-		info, err := d.streams.get(tenant, s.Labels, func() (*streamInfo, error) { return parseStream(s.Labels, limits) })
+		info, err := d.streams.get(tenant, s.Labels, func(raw string) (*streamInfo, error) { return parseStream(raw, limits) })
 		if err != nil {
 			errs.add(err.Error())
 			d.discard("invalid_labels", tenant, len(s.Entries))
