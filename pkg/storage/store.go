@@ -23,7 +23,7 @@ import (
 const dayNanos = int64(24 * time.Hour)
 
 // dayIndexIdle is how long the index of a day stays cached after it was last
-// written or queried.
+// queried.
 const dayIndexIdle = time.Hour
 
 // Store writes chunks and their index to a bucket and reads them back.
@@ -101,11 +101,18 @@ func (s *Store) PutChunks(ctx context.Context, tenant string, chunks []Chunk) er
 			return fmt.Errorf("write index %s: %w", key, err)
 		}
 		s.m.indexWritten.Inc()
+		// A day being read here sees the object at once. A day nobody
+		// reads is not cached: its next reader lists the object, and a
+		// process that only writes keeps no index in memory.
+		v, ok := s.days.Load(dayKey{tenant, day})
+		if !ok {
+			continue
+		}
 		r, err := index.Decode(data)
 		if err != nil {
 			return fmt.Errorf("decode index just written: %w", err)
 		}
-		s.day(tenant, day).add(key, r, s.now())
+		v.(*dayIndex).add(key, r, s.now())
 	}
 	return nil
 }
@@ -155,7 +162,7 @@ type dayKey struct {
 type dayIndex struct {
 	tenant string
 	day    int64
-	used   atomic.Int64 // last written or queried, Unix ns
+	used   atomic.Int64 // last queried, Unix ns
 
 	mtx      sync.Mutex
 	listedAt time.Time

@@ -204,7 +204,7 @@ func TestLazyOpening(t *testing.T) {
 }
 
 // TestIdleDaysForgotten checks that the decoded index of a day nobody has
-// written or queried for dayIndexIdle is dropped: a long-running process
+// queried for dayIndexIdle is dropped: a long-running process
 // otherwise keeps the index of every day it ever wrote or read. A later
 // query lists and loads the day again.
 func TestIdleDaysForgotten(t *testing.T) {
