@@ -18,7 +18,6 @@ import (
 // Names of the stream label and structured-metadata fields the mapping
 // writes itself, as Loki names them.
 const (
-	attrServiceName    = "service.name"
 	labelServiceName   = "service_name"
 	unknownServiceName = "unknown_service"
 
@@ -53,10 +52,12 @@ func NewDecoder(cfg Config) *Decoder {
 // Options are the per-request inputs of Decode.
 type Options struct {
 	// DiscoverServiceName lists the labels service_name is taken from when
-	// the resource has no service.name (the tenant's discover_service_name):
-	// the first index label, in attribute order, named in the list gives
-	// it, else it is unknown_service. Empty: no service_name is added here
-	// (the distributor adds it from its own configuration).
+	// the resource gives no service_name (no service.name, or an empty one):
+	// the first non-empty stream label, in attribute order, named in the
+	// list gives it, else it is unknown_service (the tenant's
+	// discover_service_name, as Loki applies it to OTLP). Empty: no
+	// service_name is added here (the distributor adds it from its own
+	// configuration).
 	DiscoverServiceName []string
 	// Now is the timestamp, in Unix nanoseconds, of records that carry
 	// neither a time nor an observed time.
@@ -75,7 +76,9 @@ func (d *Decoder) Decode(data []byte, f Format, opts Options, req *logproto.Push
 	case Protobuf:
 		err = er.UnmarshalProto(data)
 	case JSON:
-		err = er.UnmarshalJSON(data)
+		if err = checkJSONDepth(data, maxJSONDepth); err == nil {
+			err = er.UnmarshalJSON(data)
+		}
 	default:
 		return errorf(ErrUnsupportedContentType, "content type: %s is not supported", f)
 	}
@@ -144,31 +147,15 @@ func (c *converter) resource(rl plog.ResourceLogs) {
 // others as c.resMeta and returns the index of the stream in c.req.
 func (c *converter) stream(attrs pcommon.Map) int {
 	c.labels, c.resMeta = c.labels[:0], c.resMeta[:0]
-	discover := len(c.opts.DiscoverServiceName) > 0
-	hasServiceName := false
-	if v, ok := attrs.Get(attrServiceName); ok && v.AsString() != "" {
-		hasServiceName = true
-	}
 	for k, v := range attrs.All() {
-		if _, ok := c.d.index[k]; !ok {
+		if _, ok := c.d.index[k]; ok {
+			c.labels = c.flatten(c.labels, "", k, v)
+		} else {
 			c.resMeta = c.flatten(c.resMeta, "", k, v)
-			continue
-		}
-		from := len(c.labels)
-		c.labels = c.flatten(c.labels, "", k, v)
-		if hasServiceName || !discover {
-			continue
-		}
-		for _, l := range c.labels[from:] {
-			if slices.Contains(c.opts.DiscoverServiceName, l.Name) {
-				c.labels = append(c.labels, logproto.LabelAdapter{Name: labelServiceName, Value: l.Value})
-				hasServiceName = true
-				break
-			}
 		}
 	}
-	if discover && !hasServiceName {
-		c.labels = append(c.labels, logproto.LabelAdapter{Name: labelServiceName, Value: unknownServiceName})
+	if len(c.opts.DiscoverServiceName) > 0 && lastValue(c.labels, labelServiceName) == "" {
+		c.labels = append(c.labels, logproto.LabelAdapter{Name: labelServiceName, Value: c.discoverServiceName()})
 	}
 
 	// Later attributes win over earlier ones of the same label name, as
@@ -192,6 +179,27 @@ func (c *converter) stream(attrs pcommon.Map) int {
 		c.req.Streams = append(c.req.Streams, logproto.Stream{Labels: key})
 	}
 	return si
+}
+
+// discoverServiceName returns the value of the first stream label, in
+// attribute order, named in the discovery list, else unknown_service.
+func (c *converter) discoverServiceName() string {
+	for _, l := range c.labels {
+		if l.Value != "" && slices.Contains(c.opts.DiscoverServiceName, l.Name) {
+			return l.Value
+		}
+	}
+	return unknownServiceName
+}
+
+// lastValue returns the value of the last pair named name, or "".
+func lastValue(pairs []logproto.LabelAdapter, name string) string {
+	for i := len(pairs) - 1; i >= 0; i-- {
+		if pairs[i].Name == name {
+			return pairs[i].Value
+		}
+	}
+	return ""
 }
 
 // scope sets c.scopeMeta to the metadata of an instrumentation scope.

@@ -370,11 +370,33 @@ func TestDecodeMalformed(t *testing.T) {
 		{"not JSON", JSON, "streams", ErrMalformed},
 		{"JSON of the wrong shape", JSON, `{"resourceLogs":{}}`, ErrMalformed},
 		{"no format", 0, "", ErrUnsupportedContentType},
+		{"JSON nested too deep", JSON, `{"resourceLogs":` + strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth) + "}", ErrMalformed},
 	} {
 		var req logproto.PushRequest
 		err := d.Decode([]byte(tc.body), tc.f, Options{}, &req)
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestCheckJSONDepth(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		fail bool
+	}{
+		{`{"a":[{"b":1}]}`, 3, false},
+		{`{"a":[{"b":1}]}`, 2, true},
+		{`{"a":"[[[[[{{{{"}`, 1, false},
+		{`{"a":"\"[[["}`, 1, false},
+		{`[[],[],[],[]]`, 2, false},
+		{`]]]]{{`, 2, false}, // malformed, left to the decoder
+		{`]]]]{{{`, 2, true}, // stray closers do not hide depth
+	} {
+		err := checkJSONDepth([]byte(tc.in), tc.max)
+		if (err != nil) != tc.fail || err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s max %d: %v", tc.in, tc.max, err)
 		}
 	}
 }
