@@ -52,3 +52,33 @@ func TestWritesCacheOnlyDaysInUse(t *testing.T) {
 		t.Errorf("read after a further flush: %v", fmt.Sprint(got))
 	}
 }
+
+// Chunks before 1970 (accepted when reject_old_samples is off) are indexed
+// under the days a query looks them up in: days are floored, not truncated
+// toward zero.
+func TestPutChunksBeforeEpochFindable(t *testing.T) {
+	day := int64(24 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		ts   []int64
+	}{
+		{"just before", []int64{-10, -5}},
+		{"across the epoch", []int64{-5, 5}},
+		{"a day and more before", []int64{-day - 10, -day + 10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, memory.New(), "ing-1")
+			lbls := labels.FromStrings("app", "api")
+			if err := s.PutChunks(context.Background(), "t", []Chunk{makeChunk(t, lbls, tc.ts, "x")}); err != nil {
+				t.Fatal(err)
+			}
+			eq := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "app", "api")}
+			for _, ts := range tc.ts {
+				got := selectAll(t, s, "t", eq, ts, ts+1, logproto.Forward)
+				if want := fmt.Sprintf("[api: x %d]", ts); fmt.Sprint(got) != want {
+					t.Errorf("select [%d, %d): %v, want %s", ts, ts+1, got, want)
+				}
+			}
+		})
+	}
+}

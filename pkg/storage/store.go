@@ -82,7 +82,7 @@ func (s *Store) PutChunks(ctx context.Context, tenant string, chunks []Chunk) er
 	}
 	writers := map[int64]*index.Writer{}
 	for _, c := range chunks {
-		for day := c.Ref.From / dayNanos; day <= c.Ref.Through/dayNanos; day++ {
+		for day := floorDay(c.Ref.From); day <= floorDay(c.Ref.Through); day++ {
 			w := writers[day]
 			if w == nil {
 				w = index.NewWriter()
