@@ -5,12 +5,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 	"unsafe"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skald-logs/skald/pkg/chunk"
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/validation"
 )
@@ -152,4 +156,60 @@ func TestStreamKeepsNoRequestMemory(t *testing.T) {
 		t.Fatalf("%d streams, want 1", n)
 	}
 	stopNoFlush(t, ing)
+}
+
+// An entry too large for any chunk (possible with max_line_size 0) is
+// refused without leaving an empty chunk behind: an empty chunk was cut
+// but never flushed, so it stayed queued forever and its stream was never
+// removed.
+func TestEntryTooLargeLeavesNoChunk(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before int // entries of the stream before the large one
+	}{
+		{"new stream", 0},
+		{"stream with an open chunk", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("")
+			cfg.ChunkTargetSize = 1 << 10 // a large entry cuts the open chunk as full first
+			store := newFakeStore()
+			reg := prometheus.NewRegistry()
+			ing, err := New(cfg, testLimits(), store, nil, reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ing.Recover(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			p := &pusher{t: t, ing: ing, base: base}
+			if tc.before > 0 {
+				p.mustPush([]string{"a"}, tc.before)
+			}
+			huge := strings.Repeat("x", chunk.MaxEntrySize+1)
+			err = ing.Push(context.Background(), "tenant", &logproto.PushRequest{Streams: []logproto.Stream{{
+				Labels: `{app="test", s="a"}`, Entries: []logproto.Entry{{Timestamp: base + int64(time.Second), Line: huge}},
+			}}})
+			if !errors.Is(err, validation.ErrInvalid) || !strings.Contains(err.Error(), "entry too large") {
+				t.Fatalf("push of a %d-byte line: %v, want an invalid-entry error", len(huge), err)
+			}
+			// The second flush forgets the chunks the first one wrote.
+			for range 2 {
+				if err := ing.Flush(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exactlyOnce(t, "store", store.entries(t), p.acked)
+			if n := countChunks(ing); n != 0 {
+				t.Errorf("%d chunks held after everything was flushed", n)
+			}
+			if q := metricSum(t, reg, "skald_ingester_flush_queue_length"); q != 0 {
+				t.Errorf("flush queue %v after everything was flushed", q)
+			}
+			if n := len(ing.instance("tenant", false).snapshot()); n != 0 {
+				t.Errorf("%d streams held after everything was flushed", n)
+			}
+			stopNoFlush(t, ing)
+		})
+	}
 }

@@ -94,6 +94,14 @@ func (s *stream) push(entries []logproto.Entry, now time.Time, ing *Ingester, wl
 				time.Unix(0, s.highest-window).UTC().Format(time.RFC3339))
 			continue
 		}
+		if size := chunk.EntrySize(len(e.Line), e.StructuredMetadata); size > chunk.MaxEntrySize {
+			// Refused before a chunk is cut or made for it: a chunk
+			// left empty would never be flushed.
+			refused++
+			lastErr = fmt.Sprintf("entry with timestamp %s ignored, reason: '%v: %d bytes, at most %d'",
+				time.Unix(0, e.Timestamp).UTC().String(), chunk.ErrEntryTooLarge, size, chunk.MaxEntrySize)
+			continue
+		}
 		win := floorDiv(e.Timestamp, window) * window
 		cd := s.openChunk(win)
 		if cd != nil && !cd.c.SpaceFor(len(e.Line)) {
