@@ -25,7 +25,8 @@ type compiledTemplate struct {
 
 func compileTemplate(name, text string) (*compiledTemplate, error) {
 	var st templateState
-	t, err := template.New(name).Option("missingkey=zero").Funcs(templateFuncs).Funcs(entryFuncs(&st)).Parse(text)
+	funcs := entryFuncs(&st)
+	t, err := template.New(name).Option("missingkey=zero").Funcs(templateFuncs).Funcs(boundedBuiltins).Funcs(funcs).Parse(text)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +46,12 @@ func compileTemplate(name, text string) (*compiledTemplate, error) {
 			c.fields = append(c.fields, name)
 		}
 	})
+	if c.parts == nil && c.simpleKey == "" {
+		// The template runs: bound it (template_limits.go).
+		if err := guardTemplates(t, funcs); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -199,9 +206,9 @@ func (in *templateInstance) fill(b *builder) {
 
 // execute runs the template over the data map into buf.
 func (in *templateInstance) execute(ts int64, line []byte) error {
-	in.st.line, in.st.ts = line, ts
+	in.st.line, in.st.ts, in.st.steps = line, ts, 0
 	in.buf.Reset()
-	return in.t.Execute(&in.buf, in.data)
+	return in.t.Execute(limitedBuffer{&in.buf}, in.data)
 }
 
 // lineFormatter is `| line_format "{{…}}"`. A failing template keeps the

@@ -23,18 +23,24 @@ const (
 	funcTimestamp = "__timestamp__"
 )
 
-// templateState is what the entry functions of one template instance read.
+// templateState is what the entry functions of one template instance read,
+// and the steps its current execution took (template_limits.go).
 type templateState struct {
-	line []byte
-	ts   int64
+	line  []byte
+	ts    int64
+	steps uint64
 }
 
-// entryFuncs returns __line__ and __timestamp__ bound to st.
+// entryFuncs returns __line__, __timestamp__ and the guards bound to st.
 func entryFuncs(st *templateState) template.FuncMap {
-	return template.FuncMap{
+	fs := template.FuncMap{
 		funcLine:      func() string { return string(st.line) },
 		funcTimestamp: func() time.Time { return time.Unix(0, st.ts) },
 	}
+	for name, f := range guardFuncs(st) {
+		fs[name] = f
+	}
+	return fs
 }
 
 // templateFuncs are the functions of line_format and label_format: Loki's
@@ -43,7 +49,7 @@ var templateFuncs = template.FuncMap{
 	// Deprecated Go-style names, with Go's argument order.
 	"ToLower":    strings.ToLower,
 	"ToUpper":    strings.ToUpper,
-	"Replace":    strings.Replace,
+	"Replace":    replaceN,
 	"Trim":       strings.Trim,
 	"TrimLeft":   strings.TrimLeft,
 	"TrimRight":  strings.TrimRight,
@@ -52,18 +58,10 @@ var templateFuncs = template.FuncMap{
 	"TrimSpace":  strings.TrimSpace,
 
 	"regexReplaceAll": func(re, s, repl string) (string, error) {
-		r, err := regexp.Compile(re)
-		if err != nil {
-			return "", err
-		}
-		return r.ReplaceAllString(s, repl), nil
+		return regexReplace(re, s, repl, false)
 	},
 	"regexReplaceAllLiteral": func(re, s, repl string) (string, error) {
-		r, err := regexp.Compile(re)
-		if err != nil {
-			return "", err
-		}
-		return r.ReplaceAllLiteralString(s, repl), nil
+		return regexReplace(re, s, repl, true)
 	},
 	"count": func(re, s string) (int, error) {
 		r, err := regexp.Compile(re)
@@ -73,7 +71,7 @@ var templateFuncs = template.FuncMap{
 		return len(r.FindAllStringIndex(s, -1)), nil
 	},
 	"urldecode":        url.QueryUnescape,
-	"urlencode":        url.QueryEscape,
+	"urlencode":        func(s string) (string, error) { return bounded(url.QueryEscape(s)) },
 	"bytes":            convertBytes,
 	"duration":         convertDuration,
 	"duration_seconds": convertDuration,
@@ -85,20 +83,28 @@ var templateFuncs = template.FuncMap{
 	"alignRight":       alignRight,
 
 	// Sprig.
-	"b64enc":     func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
-	"b64dec":     b64dec,
-	"lower":      strings.ToLower,
-	"upper":      strings.ToUpper,
-	"title":      strings.Title, //nolint:staticcheck // Sprig's title is strings.Title
-	"trunc":      trunc,
-	"substr":     substring,
-	"contains":   func(sub, s string) bool { return strings.Contains(s, sub) },
-	"hasPrefix":  func(p, s string) bool { return strings.HasPrefix(s, p) },
-	"hasSuffix":  func(p, s string) bool { return strings.HasSuffix(s, p) },
-	"indent":     indent,
-	"nindent":    func(n int, s string) string { return "\n" + indent(n, s) },
-	"replace":    func(old, repl, s string) string { return strings.ReplaceAll(s, old, repl) },
-	"repeat":     func(n int, s string) string { return strings.Repeat(s, n) },
+	"b64enc": func(s string) (string, error) {
+		if err := checkSize(base64.StdEncoding.EncodedLen(len(s))); err != nil {
+			return "", err
+		}
+		return base64.StdEncoding.EncodeToString([]byte(s)), nil
+	},
+	"b64dec":    b64dec,
+	"lower":     strings.ToLower,
+	"upper":     strings.ToUpper,
+	"title":     strings.Title, //nolint:staticcheck // Sprig's title is strings.Title
+	"trunc":     trunc,
+	"substr":    substring,
+	"contains":  func(sub, s string) bool { return strings.Contains(s, sub) },
+	"hasPrefix": func(p, s string) bool { return strings.HasPrefix(s, p) },
+	"hasSuffix": func(p, s string) bool { return strings.HasSuffix(s, p) },
+	"indent":    indent,
+	"nindent": func(n int, s string) (string, error) {
+		s, err := indent(n, s)
+		return "\n" + s, err
+	},
+	"replace":    func(old, repl, s string) (string, error) { return replaceN(s, old, repl, -1) },
+	"repeat":     repeatString,
 	"trim":       strings.TrimSpace,
 	"trimAll":    func(cut, s string) string { return strings.Trim(s, cut) },
 	"trimSuffix": func(suf, s string) string { return strings.TrimSuffix(s, suf) },
@@ -162,7 +168,7 @@ var templateFuncs = template.FuncMap{
 		_ = json.Unmarshal([]byte(s), &v)
 		return v
 	},
-	"date":      func(layout string, t any) string { return dateInZone(layout, t, "Local") },
+	"date":      func(layout string, t any) (string, error) { return bounded(dateInZone(layout, t, "Local")) },
 	"toDate":    func(layout, s string) time.Time { t, _ := time.ParseInLocation(layout, s, time.Local); return t },
 	"now":       time.Now,
 	"unixEpoch": func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) },
@@ -279,31 +285,40 @@ func substring(start, end int, s string) string {
 	return string(r[start:end])
 }
 
-func alignLeft(n int, s string) string {
+func alignLeft(n int, s string) (string, error) {
+	if err := checkPad(n, s); err != nil {
+		return "", err
+	}
 	r := []rune(s)
 	if n < 0 || n == len(r) {
-		return s
+		return s, nil
 	}
 	if n > len(r) {
-		return s + strings.Repeat(" ", n-len(r))
+		return s + strings.Repeat(" ", n-len(r)), nil
 	}
-	return string(r[:n])
+	return string(r[:n]), nil
 }
 
-func alignRight(n int, s string) string {
+func alignRight(n int, s string) (string, error) {
+	if err := checkPad(n, s); err != nil {
+		return "", err
+	}
 	r := []rune(s)
 	if n < 0 || n == len(r) {
-		return s
+		return s, nil
 	}
 	if n > len(r) {
-		return strings.Repeat(" ", n-len(r)) + s
+		return strings.Repeat(" ", n-len(r)) + s, nil
 	}
-	return string(r[len(r)-n:])
+	return string(r[len(r)-n:]), nil
 }
 
-func indent(n int, s string) string {
+func indent(n int, s string) (string, error) {
+	if err := checkIndent(n, s); err != nil {
+		return "", err
+	}
 	pad := strings.Repeat(" ", n)
-	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad), nil
 }
 
 // round rounds a to p decimal places, up from roundOn (.5 by default).
