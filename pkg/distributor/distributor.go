@@ -119,10 +119,12 @@ func (d *Distributor) Push(ctx context.Context, tenant string, req *logproto.Pus
 
 	if len(out.Streams) > 0 {
 		if !d.limiter(tenant, limits).AllowN(now, validBytes) {
-			d.discard("rate_limited", tenant, lines)
+			// The invalid entries are counted under their reasons already.
+			validLines := countEntries(&out)
+			d.discard("rate_limited", tenant, validLines)
 			return rateLimitedError(fmt.Sprintf(
 				"Ingestion rate limit exceeded for user %s (limit: %d bytes/sec) while attempting to ingest '%d' lines totaling '%d' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased",
-				tenant, int(limits.IngestionRateMB*(1<<20)), countEntries(&out), validBytes))
+				tenant, int(limits.IngestionRateMB*(1<<20)), validLines, validBytes))
 		}
 		d.bytesReceived.WithLabelValues(tenant).Add(float64(validBytes))
 		if err := d.pusher.Push(ctx, tenant, &out); err != nil {
