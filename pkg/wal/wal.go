@@ -229,9 +229,12 @@ func (w *WAL) Wait(t Ticket) error {
 	return t.b.err
 }
 
-// commitLocked writes the current batch, fsyncing if asked. w.writeMu must
-// be held.
+// commitLocked writes the current batch, fsyncing if asked, and always
+// with SyncAlways: closing the batch's done acknowledges its records to
+// every waiter, whoever commits it (a Wait, the background writer,
+// NextSegment). w.writeMu must be held.
 func (w *WAL) commitLocked(fsync bool) {
+	fsync = fsync || w.opts.Sync == SyncAlways
 	w.mu.Lock()
 	b := w.cur
 	w.cur = &batch{buf: w.spare[:0], done: make(chan struct{})}
