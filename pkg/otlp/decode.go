@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -113,6 +114,7 @@ type converter struct {
 	streams map[string]int    // label string → index in req.Streams
 	names   map[string]string // attribute name → label name
 	pairs   pairArena         // structured metadata of the entries
+	text    textArena         // the numbers and ids it formats
 
 	labels    []logproto.LabelAdapter // stream labels of the resource
 	resMeta   []logproto.LabelAdapter // its other attributes
@@ -231,7 +233,7 @@ func (c *converter) entry(lr plog.LogRecord) logproto.Entry {
 	}
 	ts, observed := int64(lr.Timestamp()), int64(lr.ObservedTimestamp())
 	if ts != 0 && observed != 0 {
-		c.pairs.add(metaObservedTimestamp, strconv.FormatInt(observed, 10))
+		c.pairs.add(metaObservedTimestamp, c.text.int(observed))
 	}
 	if sn := lr.SeverityNumber(); sn != plog.SeverityNumberUnspecified {
 		c.pairs.add(metaSeverityNumber, strconv.FormatInt(int64(sn), 10))
@@ -246,10 +248,10 @@ func (c *converter) entry(lr plog.LogRecord) logproto.Entry {
 		c.pairs.add(metaFlags, strconv.FormatUint(uint64(f), 10))
 	}
 	if id := lr.TraceID(); !id.IsEmpty() {
-		c.pairs.add(metaTraceID, hex.EncodeToString(id[:]))
+		c.pairs.add(metaTraceID, c.text.hex(id[:]))
 	}
 	if id := lr.SpanID(); !id.IsEmpty() {
-		c.pairs.add(metaSpanID, hex.EncodeToString(id[:]))
+		c.pairs.add(metaSpanID, c.text.hex(id[:]))
 	}
 	if eventName != "" {
 		c.pairs.add(metaEventName, eventName)
@@ -282,7 +284,16 @@ func (c *converter) flatten(dst []logproto.LabelAdapter, prefix, key string, v p
 	if name == "" {
 		return dst
 	}
-	return append(dst, logproto.LabelAdapter{Name: name, Value: v.AsString()})
+	var value string
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		value = v.Str()
+	case pcommon.ValueTypeInt:
+		value = c.text.int(v.Int())
+	default:
+		value = v.AsString()
+	}
+	return append(dst, logproto.LabelAdapter{Name: name, Value: value})
 }
 
 // name returns the label name of key under prefix, caching top-level names
@@ -326,4 +337,45 @@ func (a *pairArena) take() []logproto.LabelAdapter {
 		a.buf, a.start = make([]logproto.LabelAdapter, 0, max(64*len(s), 1024)), 0
 	}
 	return s
+}
+
+// textArena makes the strings the mapping formats (ids, timestamps,
+// integers) out of shared chunks: one allocation per chunk rather than one
+// per string. Bytes are only ever appended within a chunk's capacity, so a
+// string, once made, never changes; a full chunk is left to the strings
+// that point into it.
+type textArena struct {
+	buf []byte
+}
+
+// reserve makes room for n more bytes and returns where they start.
+func (a *textArena) reserve(n int) int {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(4096, n))
+	}
+	return len(a.buf)
+}
+
+func (a *textArena) finish(start int) string {
+	if start == len(a.buf) {
+		return ""
+	}
+	return unsafe.String(&a.buf[start], len(a.buf)-start)
+}
+
+// int returns v in decimal.
+func (a *textArena) int(v int64) string {
+	if 0 <= v && v < 100 {
+		return strconv.FormatInt(v, 10) // static strings, no allocation
+	}
+	start := a.reserve(20)
+	a.buf = strconv.AppendInt(a.buf, v, 10)
+	return a.finish(start)
+}
+
+// hex returns b in lower-case hexadecimal.
+func (a *textArena) hex(b []byte) string {
+	start := a.reserve(2 * len(b))
+	a.buf = hex.AppendEncode(a.buf, b)
+	return a.finish(start)
 }

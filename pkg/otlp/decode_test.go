@@ -1,8 +1,10 @@
 package otlp
 
 import (
+	"encoding/hex"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -457,15 +459,31 @@ func TestMetadataSlicesAreCapped(t *testing.T) {
 		entries[i].StructuredMetadata = append(sm, kv{Name: "detected_level", Value: "info"})
 	}
 	for i, e := range entries {
-		want := []kv{{Name: "i", Value: itoa(i)}, {Name: "host_name", Value: "h"}, {Name: "detected_level", Value: "info"}}
+		want := []kv{{Name: "i", Value: strconv.Itoa(i)}, {Name: "host_name", Value: "h"}, {Name: "detected_level", Value: "info"}}
 		if !reflect.DeepEqual(e.StructuredMetadata, want) {
 			t.Fatalf("entry %d: %v", i, e.StructuredMetadata)
 		}
 	}
 }
 
-func itoa(i int) string {
-	return pcommon.NewValueInt(int64(i)).AsString()
+// Strings from the arena stay intact while later ones fill its chunks.
+func TestTextArena(t *testing.T) {
+	var a textArena
+	type made struct{ got, want string }
+	var all []made
+	for i := range 3000 {
+		v := int64(i*7919 - 1_000_000)
+		id := []byte{byte(i), byte(i >> 8), 0xff, 0}
+		all = append(all,
+			made{a.int(v), strconv.FormatInt(v, 10)},
+			made{a.hex(id), hex.EncodeToString(id)},
+			made{a.hex(nil), ""})
+	}
+	for i, m := range all {
+		if m.got != m.want {
+			t.Fatalf("string %d: %q, want %q", i, m.got, m.want)
+		}
+	}
 }
 
 func TestNormalizeName(t *testing.T) {
