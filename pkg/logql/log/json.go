@@ -1,20 +1,41 @@
 package log
 
+import "fmt"
+
 // jsonParser is `| json` without parameters: every string, number and
 // boolean member becomes a label, nested objects are flattened with _
 // (a.b → a_b), arrays and nulls are skipped. A malformed line keeps the
 // labels read before the fault and gets __error__=JSONParserErr with the
 // reader's message in __error_details__.
+//
+// A nested member's name repeats the keys of every object above it, so a
+// line could make names quadratic in its length, and each level of nesting
+// scans the rest of its object again: parsing ends with JSONParserErr
+// beyond maxJSONDepth levels or maxJSONPrefixBytes of such repeated keys
+// in one line.
 type jsonParser struct {
-	keys   keyTable
-	prefix []byte // sanitized key path of the enclosing objects
-	kbuf   []byte // scratch for unescaped keys
+	keys     keyTable
+	prefix   []byte // sanitized key path of the enclosing objects
+	kbuf     []byte // scratch for unescaped keys
+	depth    int    // objects open
+	prefixed int    // bytes of prefixes in the names set for this line
 }
+
+// Bounds of | json on one line.
+const (
+	maxJSONDepth       = 256
+	maxJSONPrefixBytes = 1 << 20
+)
+
+var (
+	errJSONDepth  = fmt.Errorf("json: objects nested deeper than %d", maxJSONDepth)
+	errJSONPrefix = fmt.Errorf("json: nested key names exceed %d bytes", maxJSONPrefixBytes)
+)
 
 func newJSONParser() stage { return &jsonParser{} }
 
 func (j *jsonParser) process(_ int64, line []byte, b *builder) ([]byte, bool) {
-	j.prefix = j.prefix[:0]
+	j.prefix, j.depth, j.prefixed = j.prefix[:0], 0, 0
 	if err := j.object(line, b); err != nil {
 		b.setErr(errJSON, err.Error())
 	}
@@ -22,6 +43,9 @@ func (j *jsonParser) process(_ int64, line []byte, b *builder) ([]byte, bool) {
 }
 
 func (j *jsonParser) object(data []byte, b *builder) error {
+	if j.depth >= maxJSONDepth {
+		return errJSONDepth
+	}
 	it := jsonObjectIter{data: data}
 	for it.next() {
 		switch it.typ {
@@ -32,14 +56,18 @@ func (j *jsonParser) object(data []byte, b *builder) error {
 				j.prefix = append(j.prefix, '_')
 			}
 			j.prefix = appendSanitized(j.prefix, j.key(&it))
+			j.depth++
 			err := j.object(it.value, b)
-			j.prefix = j.prefix[:n]
+			j.prefix, j.depth = j.prefix[:n], j.depth-1
 			if err != nil {
 				return err
 			}
 			continue
 		default:
 			continue
+		}
+		if j.prefixed += len(j.prefix); j.prefixed > maxJSONPrefixBytes {
+			return errJSONPrefix
 		}
 		var value string
 		switch it.typ {
