@@ -64,8 +64,9 @@ type Compactor struct {
 	pending map[string]time.Time // key → when it may be deleted
 	seq     uint64
 
-	quit chan struct{}
-	done sync.WaitGroup
+	quit   chan struct{}
+	cancel context.CancelFunc // ends the run in progress; set by Start
+	done   sync.WaitGroup
 
 	merged  prometheus.Counter
 	deleted prometheus.Counter
@@ -96,6 +97,8 @@ func New(cfg Config, bucket objstore.Bucket, logger *slog.Logger, reg prometheus
 
 // Start runs compaction every Interval until Stop.
 func (c *Compactor) Start() {
+	stopCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
 	c.done.Add(1)
 	go func() {
 		defer c.done.Done()
@@ -106,7 +109,7 @@ func (c *Compactor) Start() {
 			case <-c.quit:
 				return
 			case <-t.C:
-				ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Interval)
+				ctx, cancel := context.WithTimeout(stopCtx, c.cfg.Interval)
 				if err := c.RunOnce(ctx); err != nil {
 					c.logger.Warn("compaction failed; will retry", "err", err)
 				}
@@ -116,10 +119,13 @@ func (c *Compactor) Start() {
 	}()
 }
 
-// Stop ends the loop. Pending deletions are dropped: the next run merges the
-// leftovers again.
+// Stop ends the loop, cancelling the run in progress. Pending deletions are
+// dropped: the next run merges the leftovers again.
 func (c *Compactor) Stop() {
 	close(c.quit)
+	if c.cancel != nil {
+		c.cancel()
+	}
 	c.done.Wait()
 }
 
