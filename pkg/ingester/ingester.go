@@ -80,6 +80,7 @@ type Ingester struct {
 	checkpointCh chan struct{}
 	pressureCh   chan struct{} // the chunks reached the memory budget
 	quit         chan struct{}
+	stopFlushes  context.CancelFunc // cancels the flush loop's writes; set by Start
 	done         sync.WaitGroup
 
 	m    *metrics
@@ -144,8 +145,10 @@ func (i *Ingester) Start() {
 		i.logger.Error("wal replay failed; the ingester refuses pushes", "err", err)
 		return
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	i.stopFlushes = cancel
 	i.done.Add(1)
-	go i.flushLoop()
+	go i.flushLoop(ctx)
 	if i.wal != nil {
 		i.done.Add(1)
 		go i.checkpointLoop()
@@ -185,6 +188,11 @@ func (i *Ingester) Stop(ctx context.Context) error {
 	// checkpoint: they are acknowledged.
 	i.pushes.Wait()
 	close(i.quit)
+	if i.stopFlushes != nil {
+		// A write in progress is abandoned: the final flush below does
+		// it again, within ctx.
+		i.stopFlushes()
+	}
 	i.done.Wait()
 	if i.wal == nil {
 		return i.sweep(ctx, sweepOptions{all: true, reason: reasonForced, retry: true})
@@ -230,7 +238,9 @@ func (i *Ingester) Flush(ctx context.Context) error {
 	return nil
 }
 
-func (i *Ingester) flushLoop() {
+// flushLoop runs the periodic and the memory-pressure sweeps until Stop;
+// ctx ends with Stop.
+func (i *Ingester) flushLoop(ctx context.Context) {
 	defer i.done.Done()
 	t := time.NewTicker(i.cfg.FlushCheckPeriod)
 	defer t.Stop()
@@ -244,7 +254,7 @@ func (i *Ingester) flushLoop() {
 			if i.flushErr.Load() != nil || !i.overBudget() {
 				continue
 			}
-			if err := i.relieve(context.Background()); err != nil {
+			if err := i.relieve(ctx); err != nil && ctx.Err() == nil {
 				i.logger.Warn("flush under memory pressure failed; will retry", "err", err)
 			}
 		case <-t.C:
@@ -254,7 +264,7 @@ func (i *Ingester) flushLoop() {
 			if i.unflushed.Load() >= i.memLimit*3/4 && i.flushErr.Load() == nil {
 				opts.all, opts.reason = true, reasonMemoryPressure
 			}
-			if err := i.sweep(context.Background(), opts); err != nil {
+			if err := i.sweep(ctx, opts); err != nil && ctx.Err() == nil {
 				i.logger.Warn("flush failed; will retry", "err", err)
 			}
 		}

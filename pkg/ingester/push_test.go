@@ -16,6 +16,7 @@ import (
 
 	"github.com/skald-logs/skald/pkg/chunk"
 	"github.com/skald-logs/skald/pkg/logproto"
+	"github.com/skald-logs/skald/pkg/storage"
 	"github.com/skald-logs/skald/pkg/validation"
 )
 
@@ -212,4 +213,46 @@ func TestEntryTooLargeLeavesNoChunk(t *testing.T) {
 			stopNoFlush(t, ing)
 		})
 	}
+}
+
+// hangingStore is a store whose first write hangs until its context ends
+// (reporting how it ended); later writes go to the fake store.
+type hangingStore struct {
+	*fakeStore
+	calls atomic.Int32
+	hung  chan struct{}
+	ended chan error
+}
+
+func (s *hangingStore) PutChunks(ctx context.Context, tenant string, chunks []storage.Chunk) error {
+	if s.calls.Add(1) == 1 {
+		close(s.hung)
+		<-ctx.Done()
+		s.ended <- ctx.Err()
+		return ctx.Err()
+	}
+	return s.fakeStore.PutChunks(ctx, tenant, chunks)
+}
+
+// Stop cancels the periodic flush's write in progress and writes the
+// chunks itself: it waited for the write to time out (-ingester.flush-op-
+// timeout, 10 minutes by default) whatever the context it was given.
+func TestStopCancelsPeriodicFlush(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &hangingStore{fakeStore: newFakeStore(), hung: make(chan struct{}), ended: make(chan error, 1)}
+		cfg := testConfig("")
+		cfg.FlushCheckPeriod = time.Minute
+		cfg.ChunkIdlePeriod = time.Minute
+		ing := startIngester(t, cfg, store)
+		p := &pusher{t: t, ing: ing, base: base}
+		p.mustPush([]string{"a", "b"}, 5)
+		<-store.hung // the periodic flush writes the idle chunks
+		if err := ing.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-store.ended; err != context.Canceled {
+			t.Fatalf("the periodic flush's write ended with %v, want it cancelled by Stop", err)
+		}
+		exactlyOnce(t, "store after stop", store.entries(t), p.acked)
+	})
 }
