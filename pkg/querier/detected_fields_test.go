@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -366,4 +367,37 @@ func FuzzLineFields(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDetectFieldsMemory checks that a line cannot make field detection
+// build names without bound: every member of a nested object repeats the
+// keys above it in its name, so 10,000 members under a 20 KB key were
+// 200 MB of names, kept for the whole request. Beyond 1 MiB of such
+// repeated keys a line is not taken as JSON.
+func TestDetectFieldsMemory(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"` + strings.Repeat("k", 20000) + `":{`)
+	for i := range 10000 {
+		fmt.Fprintf(&b, `"a%d":1,`, i)
+	}
+	b.WriteString(`"z":1}}`)
+	streams := []logql.Stream{{Labels: labels.FromStrings("app", "a"), Entries: []logproto.Entry{{Timestamp: 1, Line: b.String()}}}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fields := DetectFields(streams, 1000)
+	runtime.ReadMemStats(&after)
+	for _, f := range fields {
+		if slices.Contains(f.Parsers, parserJSON) {
+			t.Fatalf("field %.40s… detected as JSON", f.Label)
+		}
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 32<<20 {
+		t.Errorf("%d MB allocated, want at most 32", n>>20)
+	}
+	// A line within the bound is still JSON.
+	var f lineFields
+	f.parse(`{"`+strings.Repeat("k", 1000)+`":{"a":1,"b":2}}`, nil)
+	if f.parser != parserJSON || len(f.names) != 2 {
+		t.Errorf("parser %q, %d names", f.parser, len(f.names))
+	}
 }

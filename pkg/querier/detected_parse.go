@@ -29,6 +29,16 @@ const extractedSuffix = "_extracted"
 // are treated as malformed.
 const maxJSONDepth = 1000
 
+// maxJSONPrefixBytes bounds the bytes of the object keys the names of one
+// line's nested members repeat (a member's name holds every key above it):
+// a line beyond is treated as malformed, so that a short line cannot make
+// names quadratic in its length.
+const maxJSONPrefixBytes = 1 << 20
+
+// maxInternedNames bounds the names kept across lines; the table starts
+// over when full.
+const maxInternedNames = 1 << 14
+
 // lineFields are the fields parsed from one line. The slices are reused
 // from line to line; the strings in them (names, values, paths) are
 // immutable and safe to keep: values are parts of the line or unescaped
@@ -43,6 +53,7 @@ type lineFields struct {
 	isLabel  func(string) bool // reports stream label names
 	keyBuf   []byte
 	pathBuf  []string
+	prefixed int // bytes of key prefixes in this line's names
 	interned map[string]*internedName
 }
 
@@ -86,7 +97,7 @@ func (f *lineFields) add(value string, path []string) {
 	}
 	in, ok := f.interned[string(f.keyBuf)]
 	if !ok {
-		if f.interned == nil {
+		if f.interned == nil || len(f.interned) >= maxInternedNames {
 			f.interned = map[string]*internedName{}
 		}
 		in = &internedName{name: string(f.keyBuf)}
@@ -265,6 +276,7 @@ func (f *lineFields) parseJSON(line string) bool {
 	}
 	f.keyBuf = f.keyBuf[:0]
 	f.pathBuf = f.pathBuf[:0]
+	f.prefixed = 0
 	return w.object(0)
 }
 
@@ -303,6 +315,9 @@ func (w *jsonWalker) object(depth int) bool {
 			return false
 		}
 		prefixLen, pathLen := len(f.keyBuf), len(f.pathBuf)
+		if f.prefixed += prefixLen; f.prefixed > maxJSONPrefixBytes {
+			return false
+		}
 		if prefixLen > 0 {
 			f.keyBuf = append(f.keyBuf, '_')
 			f.keyBuf = appendSanitized(f.keyBuf, key, false)
