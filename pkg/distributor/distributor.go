@@ -95,7 +95,7 @@ func (d *Distributor) Push(ctx context.Context, tenant string, req *logproto.Pus
 			d.discard("invalid_labels", tenant, len(s.Entries))
 			continue
 		}
-		valid := s.Entries[:0:0]
+		valid := make([]logproto.Entry, 0, len(s.Entries))
 		for j := range s.Entries {
 			e := s.Entries[j]
 			if reason, msg := validateEntry(limits, info, &e, now); reason != "" {
