@@ -56,7 +56,9 @@ func (a *App) initStore() error {
 		return fmt.Errorf("object store: %w", err)
 	}
 	a.bucket = bucket
-	store, err := storage.New(a.cfg.Store, bucket, a.cfg.Ingester.ID, a.logger.With("component", "store"), a.reg)
+	storeCfg := a.cfg.Store
+	storeCfg.MaxParallelPutChunk = a.cfg.Ingester.ConcurrentFlushes
+	store, err := storage.New(storeCfg, bucket, a.cfg.Ingester.ID, a.logger.With("component", "store"), a.reg)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,10 @@ type Config struct {
 	IndexRefreshPeriod time.Duration `yaml:"index_refresh_period"`
 	// MaxParallelGetChunk bounds the chunk objects one process fetches at once.
 	MaxParallelGetChunk int `yaml:"max_parallel_get_chunk"`
+	// MaxParallelPutChunk bounds the chunk objects one flush writes at once;
+	// the app sets it from -ingester.concurrent-flushes. 0 means
+	// MaxParallelGetChunk.
+	MaxParallelPutChunk int `yaml:"-"`
 	// PrefetchChunks is how many chunks of a stream a query fetches ahead.
 	PrefetchChunks int `yaml:"prefetch_chunks"`
 }

@@ -125,7 +125,11 @@ func (s *Store) putChunkObjects(ctx context.Context, tenant string, chunks []Chu
 		mu   sync.Mutex
 		errs []error
 	)
-	sem := make(chan struct{}, s.cfg.MaxParallelGetChunk)
+	parallel := s.cfg.MaxParallelPutChunk
+	if parallel <= 0 {
+		parallel = s.cfg.MaxParallelGetChunk
+	}
+	sem := make(chan struct{}, parallel)
 	for i := range chunks {
 		c := &chunks[i]
 		wg.Add(1)

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/skald-logs/skald/pkg/objstore"
 )
@@ -69,8 +70,32 @@ func New(cfg Config, logger *slog.Logger) (*Bucket, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if n := removeStaleTemp(dir, time.Now().Add(-staleTempAge)); n > 0 {
+		logger.Info("removed temporary files left by interrupted writes", "dir", dir, "files", n)
+	}
 	logger.Debug("filesystem object store opened", "dir", dir)
 	return &Bucket{dir: dir, logger: logger}, nil
+}
+
+// staleTempAge: a temporary file older than this is left by a write that
+// was interrupted (a crash), not one in progress in another process.
+const staleTempAge = time.Hour
+
+// removeStaleTemp deletes the temporary files of Put older than before and
+// returns how many it deleted. Errors are ignored: a file it cannot remove
+// stays invisible to readers, as every temporary file is.
+func removeStaleTemp(dir string, before time.Time) int {
+	n := 0
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasPrefix(d.Name(), tmpPrefix) {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(before) && os.Remove(path) == nil {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 // Dir returns the absolute directory of the bucket.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skald-logs/skald/pkg/objstore"
 )
@@ -253,5 +254,35 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := New(Config{Dir: file}, nil); err == nil {
 		t.Error("New on a regular file succeeded")
+	}
+}
+
+func TestOpenRemovesStaleTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "chunks", tmpPrefix+"old")
+	fresh := filepath.Join(dir, "chunks", tmpPrefix+"new")
+	object := filepath.Join(dir, "chunks", "kept")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{stale, fresh, object} {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Dir: dir}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temporary file still there: %v", err)
+	}
+	for _, p := range []string{fresh, object} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
 	}
 }
