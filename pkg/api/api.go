@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/skald-logs/skald/pkg/logproto"
@@ -64,7 +63,9 @@ type LabelDetector interface {
 	DetectedLabels(ctx context.Context, tenant string, r logproto.DetectedLabelsRequest) ([]logproto.DetectedLabel, error)
 }
 
-// TenantLimits gives a tenant's limits, which /drilldown-limits publishes.
+// TenantLimits gives a tenant's limits: the read path applies them
+// (max_query_length, max_entries_limit_per_query, max_query_lookback,
+// query_timeout) and /drilldown-limits publishes them.
 // *validation.Overrides implements it.
 type TenantLimits interface {
 	For(tenant string) *validation.Limits
@@ -73,7 +74,7 @@ type TenantLimits interface {
 // Deps are the implementations behind the routes. A nil dependency leaves
 // its routes unregistered (they answer 404), so a process running only some
 // components serves only their endpoints; a nil Readiness means always ready
-// and nil Limits publishes the default limits.
+// and nil Limits gives every tenant the defaults of validation.Limits.
 //
 // The Engine also answers the live tail's history and detected_fields (its
 // log results are inspected); the Tailer serves the live tail.
@@ -100,17 +101,15 @@ type BuildInfo struct {
 }
 
 // Config holds the HTTP API settings. Defaults are those of RegisterFlags
-// (and DefaultConfig), which match Loki's.
+// (and DefaultConfig), which match Loki's. The query limits
+// (max_query_length, max_entries_limit_per_query, max_query_lookback,
+// query_timeout) are per tenant: Deps.Limits.
 type Config struct {
 	// AuthEnabled requires an X-Scope-OrgID header on tenant routes. The app
 	// owns the -auth.enabled flag and copies it here.
 	AuthEnabled bool `yaml:"auth_enabled"`
 	// NoAuthTenant is the single tenant used when AuthEnabled is false.
 	NoAuthTenant string `yaml:"no_auth_tenant"`
-	// MaxEntriesLimitPerQuery caps the limit of a log query (0 = no cap).
-	MaxEntriesLimitPerQuery int `yaml:"max_entries_limit_per_query"`
-	// MaxQueryLength caps end-start of queries, labels and series (0 = no cap).
-	MaxQueryLength model.Duration `yaml:"max_query_length"`
 	// MaxQueryPoints caps (end-start)/step of a range query.
 	MaxQueryPoints int `yaml:"max_query_points"`
 	// MaxRecvMsgSize caps the push body as received (compressed) in bytes.
@@ -137,9 +136,6 @@ func DefaultConfig() Config {
 func (cfg *Config) RegisterFlags(f *flag.FlagSet) {
 	cfg.NoAuthTenant = "fake"
 	cfg.MaxQueryPoints = 11000
-	cfg.MaxQueryLength = model.Duration(721 * time.Hour)
-	f.IntVar(&cfg.MaxEntriesLimitPerQuery, "validation.max-entries-limit", 5000, "Maximum number of log entries that will be returned for a query.")
-	f.Var(&cfg.MaxQueryLength, "store.max-query-length", "Limit the length of the [start, end] range of a query, labels or series request. 0 disables.")
 	f.IntVar(&cfg.MaxRecvMsgSize, "distributor.max-recv-msg-size", 100<<20, "The maximum size of a received push body, before decompression.")
 	f.Int64Var(&cfg.MaxDecompressedSize, "distributor.max-decompressed-size", 5000<<20, "The maximum size of a push body after decompression.")
 	f.BoolVar(&cfg.CompressResponses, "querier.compress-http-responses", true, "Gzip JSON responses when the client accepts gzip.")
@@ -152,10 +148,6 @@ func (cfg *Config) Validate() error {
 		return fmt.Errorf("invalid no_auth_tenant: %w", err)
 	}
 	switch {
-	case cfg.MaxEntriesLimitPerQuery < 0:
-		return errors.New("max_entries_limit_per_query must not be negative")
-	case cfg.MaxQueryLength < 0:
-		return errors.New("max_query_length must not be negative")
 	case cfg.MaxQueryPoints <= 0:
 		return errors.New("max_query_points must be positive")
 	case cfg.MaxRecvMsgSize <= 0:
@@ -180,6 +172,8 @@ type API struct {
 	decoders pushDecoders
 	tails    *tailSet
 	tailPing time.Duration // how often a live tail pings the client
+	// defaultLimits are the limits of every tenant when deps.Limits is nil.
+	defaultLimits *validation.Limits
 }
 
 // New builds the API. reg receives the API's own metrics; gatherer is served
@@ -189,14 +183,15 @@ func New(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer, 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &API{
-		cfg:      cfg,
-		deps:     deps,
-		logger:   logger,
-		gatherer: gatherer,
-		now:      func() int64 { return time.Now().UnixNano() },
-		decoders: defaultPushDecoders(),
-		tails:    newTailSet(),
-		tailPing: tailPingPeriod,
+		cfg:           cfg,
+		deps:          deps,
+		logger:        logger,
+		gatherer:      gatherer,
+		now:           func() int64 { return time.Now().UnixNano() },
+		decoders:      defaultPushDecoders(),
+		tails:         newTailSet(),
+		tailPing:      tailPingPeriod,
+		defaultLimits: newDefaultLimits(),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace:                   "skald",
 			Name:                        "request_duration_seconds",

@@ -20,7 +20,7 @@ const (
 // detectedLabels serves /loki/api/v1/detected_labels:
 // {"detectedLabels":[{"label":"app","cardinality":2},…]}.
 func (a *API) detectedLabels(w http.ResponseWriter, r *http.Request, tenant string) {
-	start, end, err := a.parseMetadataBounds(r)
+	start, end, err := a.parseMetadataBounds(r, tenant)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -124,11 +124,12 @@ func (a *API) detectedFields(w http.ResponseWriter, r *http.Request, tenant stri
 		writeError(w, err)
 		return
 	}
-	if err := a.checkEntriesLimit(p.query, p.lineLimit); err != nil {
+	l := a.limits(tenant)
+	if err := checkEntriesLimit(l, p.query, p.lineLimit); err != nil {
 		writeError(w, err)
 		return
 	}
-	if err := a.checkQueryLength(p.start, p.end); err != nil {
+	if err := checkQueryLength(l, p.start, p.end); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/http"
 
 	"github.com/prometheus/common/model"
@@ -74,14 +73,7 @@ var otlpDefaultIndexLabels = []string{
 // what it does: no query-bytes or query-range limit, no retention, volumes
 // enabled.
 func (a *API) drilldownLimits(w http.ResponseWriter, r *http.Request, tenant string) {
-	var l *validation.Limits
-	if a.deps.Limits != nil {
-		l = a.deps.Limits.For(tenant)
-	}
-	if l == nil {
-		l = &validation.Limits{}
-		l.RegisterFlags(flag.NewFlagSet("", flag.ContinueOnError))
-	}
+	l := a.limits(tenant)
 	levelFields := l.LogLevelFields
 	if len(levelFields) == 0 {
 		levelFields = validation.DefaultLogLevelFields

@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/skald-logs/skald/pkg/logproto"
-	"github.com/skald-logs/skald/pkg/logql/syntax"
 )
 
 // Defaults of Loki's query parameters.
@@ -274,40 +273,6 @@ func parseSeriesGroups(r *http.Request) []string {
 		return nil
 	}
 	return groups
-}
-
-// checkQueryLength enforces MaxQueryLength on [start, end], measured in
-// whole milliseconds as Loki does, with Loki's message.
-func (a *API) checkQueryLength(start, end int64) error {
-	maxLen := time.Duration(a.cfg.MaxQueryLength)
-	if maxLen <= 0 {
-		return nil
-	}
-	ms := satSub(floorDiv(end, int64(time.Millisecond)), floorDiv(start, int64(time.Millisecond)))
-	length := time.Duration(satMul(ms, int64(time.Millisecond)))
-	if length <= maxLen {
-		return nil
-	}
-	return badRequest(fmt.Sprintf("the query time range exceeds the limit (query length: %s, limit: %s)", length, a.cfg.MaxQueryLength))
-}
-
-// checkEntriesLimit enforces MaxEntriesLimitPerQuery on the limit of a
-// log query; Loki does not apply it to metric queries. The query is parsed
-// only when the limit is exceeded, and a query that does not parse gets its
-// parse error, which Loki reports first.
-func (a *API) checkEntriesLimit(query string, limit uint32) error {
-	if a.cfg.MaxEntriesLimitPerQuery <= 0 || int64(limit) <= int64(a.cfg.MaxEntriesLimitPerQuery) {
-		return nil
-	}
-	expr, err := syntax.ParseExpr(query)
-	if err != nil {
-		return err
-	}
-	if _, ok := expr.(syntax.LogSelectorExpr); !ok {
-		return nil
-	}
-	return badRequest(fmt.Sprintf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)",
-		limit, a.cfg.MaxEntriesLimitPerQuery))
 }
 
 // thousands formats n with comma separators, as Loki's "11,000" message.

@@ -226,7 +226,7 @@ func TestParseInstantParams(t *testing.T) {
 }
 
 func TestQueryLimits(t *testing.T) {
-	a := newFixture(t, nil).api
+	l := newDefaultLimits()
 	for _, tc := range []struct {
 		query   string
 		limit   uint32
@@ -240,7 +240,7 @@ func TestQueryLimits(t *testing.T) {
 		{`{a="b"`, 100000, "parse error at line 1, col 7: syntax error: unexpected $end, expecting } or ,"},
 		{`{a="b"`, 100, ""}, // within the limit the engine reports the parse error
 	} {
-		err := a.checkEntriesLimit(tc.query, tc.limit)
+		err := checkEntriesLimit(l, tc.query, tc.limit)
 		if (err == nil) != (tc.wantErr == "") || (err != nil && err.Error() != tc.wantErr) {
 			t.Errorf("checkEntriesLimit(%q, %d) = %v, want %q", tc.query, tc.limit, err, tc.wantErr)
 		}
@@ -250,24 +250,25 @@ func TestQueryLimits(t *testing.T) {
 			}
 		}
 	}
-	if err := a.checkQueryLength(0, int64(721*time.Hour)); err != nil {
+	if err := checkQueryLength(l, 0, int64(721*time.Hour)); err != nil {
 		t.Errorf("721h: %v", err)
 	}
-	if err := a.checkQueryLength(0, 1e9*1e9); err == nil || err.Error() != sampleBody(t, "labels-empty-range") {
+	if err := checkQueryLength(l, 0, 1e9*1e9); err == nil || err.Error() != sampleBody(t, "labels-empty-range") {
 		t.Errorf("1e9 s: %v", err)
 	}
 	// Whole milliseconds are compared, as in Loki.
-	if err := a.checkQueryLength(1, int64(721*time.Hour)+999999); err != nil {
+	if err := checkQueryLength(l, 1, int64(721*time.Hour)+999999); err != nil {
 		t.Errorf("721h plus sub-millisecond: %v", err)
 	}
-	if err := a.checkQueryLength(math.MinInt64, math.MaxInt64); err == nil {
+	if err := checkQueryLength(l, math.MinInt64, math.MaxInt64); err == nil {
 		t.Error("full int64 range accepted")
 	}
-	unlimited := newFixture(t, func(c *Config) { c.MaxQueryLength = 0; c.MaxEntriesLimitPerQuery = 0 }).api
-	if err := unlimited.checkQueryLength(math.MinInt64, math.MaxInt64); err != nil {
+	unlimited := newDefaultLimits()
+	unlimited.MaxQueryLength, unlimited.MaxEntriesLimitPerQuery = 0, 0
+	if err := checkQueryLength(unlimited, math.MinInt64, math.MaxInt64); err != nil {
 		t.Errorf("disabled length limit: %v", err)
 	}
-	if err := unlimited.checkEntriesLimit(`{a="b"}`, math.MaxUint32); err != nil {
+	if err := checkEntriesLimit(unlimited, `{a="b"}`, math.MaxUint32); err != nil {
 		t.Errorf("disabled entries limit: %v", err)
 	}
 }

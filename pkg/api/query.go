@@ -29,11 +29,12 @@ func (a *API) queryRange(w http.ResponseWriter, r *http.Request, tenant string) 
 		writeError(w, err)
 		return
 	}
-	if err := a.checkEntriesLimit(p.query, p.limit); err != nil {
+	l := a.limits(tenant)
+	if err := checkEntriesLimit(l, p.query, p.limit); err != nil {
 		writeError(w, err)
 		return
 	}
-	if err := a.checkQueryLength(p.start, p.end); err != nil {
+	if err := checkQueryLength(l, p.start, p.end); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -106,16 +107,16 @@ func categorizeLabels(r *http.Request) bool {
 	return false
 }
 
-// parseMetadataBounds parses start/end/since and applies the range checks
-// shared by labels and series.
-func (a *API) parseMetadataBounds(r *http.Request) (start, end int64, err error) {
+// parseMetadataBounds parses start/end/since and applies the tenant's range
+// limits, for labels, series and detected_labels.
+func (a *API) parseMetadataBounds(r *http.Request, tenant string) (start, end int64, err error) {
 	if err := r.ParseForm(); err != nil {
 		return 0, 0, badRequest(err.Error())
 	}
 	if start, end, err = parseOrderedBounds(r, a.now()); err != nil {
 		return 0, 0, err
 	}
-	if err := a.checkQueryLength(start, end); err != nil {
+	if err := checkQueryLength(a.limits(tenant), start, end); err != nil {
 		return 0, 0, err
 	}
 	return start, end, nil
@@ -137,7 +138,7 @@ func (a *API) labelValues(w http.ResponseWriter, r *http.Request, tenant string)
 }
 
 func (a *API) labels(w http.ResponseWriter, r *http.Request, tenant, name string) {
-	start, end, err := a.parseMetadataBounds(r)
+	start, end, err := a.parseMetadataBounds(r, tenant)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -166,7 +167,7 @@ func (a *API) labels(w http.ResponseWriter, r *http.Request, tenant, name string
 
 // series serves /loki/api/v1/series.
 func (a *API) series(w http.ResponseWriter, r *http.Request, tenant string) {
-	start, end, err := a.parseMetadataBounds(r)
+	start, end, err := a.parseMetadataBounds(r, tenant)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -208,7 +209,7 @@ func (a *API) indexStats(w http.ResponseWriter, r *http.Request, tenant string) 
 		writeError(w, err)
 		return
 	}
-	if err := a.checkQueryLength(p.start, p.end); err != nil {
+	if err := checkQueryLength(a.limits(tenant), p.start, p.end); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -154,7 +154,10 @@ func checkLokiError(t *testing.T, resp *http.Response, sample string) {
 }
 
 func TestQueryRangeLengthLimit(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.MaxQueryLength = modelDuration(24 * time.Hour) })
+	f := newFixture(t, nil)
+	l := newDefaultLimits()
+	l.MaxQueryLength = modelDuration(24 * time.Hour)
+	f.api.deps.Limits = validation.NewOverrides(*l, nil)
 	w := f.request(http.MethodGet, "/loki/api/v1/query_range?query=%7Ba%3D%22b%22%7D&start=0&end=172800&step=60", nil)
 	if w.Code != http.StatusBadRequest || w.Body.String() != "the query time range exceeds the limit (query length: 48h0m0s, limit: 1d)" {
 		t.Errorf("got %d %q", w.Code, w.Body.String())

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/model"
 )
 
 func TestUnknownPathIsLokis404(t *testing.T) {
@@ -127,14 +125,12 @@ func TestConfigFlags(t *testing.T) {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
 	want := Config{
-		NoAuthTenant:            "fake",
-		MaxEntriesLimitPerQuery: 5000,
-		MaxQueryLength:          model.Duration(721 * time.Hour),
-		MaxQueryPoints:          11000,
-		MaxRecvMsgSize:          100 << 20,
-		MaxDecompressedSize:     5000 << 20,
-		CompressResponses:       true,
-		TailMaxDuration:         time.Hour,
+		NoAuthTenant:        "fake",
+		MaxQueryPoints:      11000,
+		MaxRecvMsgSize:      100 << 20,
+		MaxDecompressedSize: 5000 << 20,
+		CompressResponses:   true,
+		TailMaxDuration:     time.Hour,
 	}
 	if cfg != want {
 		t.Errorf("defaults %+v\nwant %+v", cfg, want)
@@ -142,12 +138,12 @@ func TestConfigFlags(t *testing.T) {
 	if DefaultConfig() != want {
 		t.Errorf("DefaultConfig() = %+v", DefaultConfig())
 	}
-	err := fs.Parse([]string{"-validation.max-entries-limit=10", "-store.max-query-length=30d1h", "-distributor.max-recv-msg-size=5",
+	err := fs.Parse([]string{"-distributor.max-recv-msg-size=5",
 		"-distributor.max-decompressed-size=6", "-querier.compress-http-responses=false", "-querier.tail-max-duration=2h"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.MaxEntriesLimitPerQuery, want.MaxRecvMsgSize, want.MaxDecompressedSize, want.CompressResponses = 10, 5, 6, false
+	want.MaxRecvMsgSize, want.MaxDecompressedSize, want.CompressResponses = 5, 6, false
 	want.TailMaxDuration = 2 * time.Hour
 	if cfg != want {
 		t.Errorf("parsed %+v\nwant %+v", cfg, want)
@@ -155,7 +151,7 @@ func TestConfigFlags(t *testing.T) {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	if !slices.Equal(names, []string{"distributor.max-decompressed-size", "distributor.max-recv-msg-size", "querier.compress-http-responses",
-		"querier.tail-max-duration", "store.max-query-length", "validation.max-entries-limit"}) {
+		"querier.tail-max-duration"}) {
 		t.Errorf("flags %v", names)
 	}
 }

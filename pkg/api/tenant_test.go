@@ -100,8 +100,6 @@ func TestConfigValidate(t *testing.T) {
 		{"points", func(c *Config) { c.MaxQueryPoints = 0 }, "max_query_points must be positive"},
 		{"recv size", func(c *Config) { c.MaxRecvMsgSize = 0 }, "max_recv_msg_size must be positive"},
 		{"decompressed size", func(c *Config) { c.MaxDecompressedSize = -1 }, "max_decompressed_size must be positive"},
-		{"entries", func(c *Config) { c.MaxEntriesLimitPerQuery = -1 }, "max_entries_limit_per_query must not be negative"},
-		{"length", func(c *Config) { c.MaxQueryLength = -1 }, "max_query_length must not be negative"},
 	} {
 		cfg := DefaultConfig()
 		tc.mutate(&cfg)

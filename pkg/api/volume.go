@@ -36,7 +36,7 @@ func (a *API) volume(w http.ResponseWriter, r *http.Request, tenant string, isRa
 		writeError(w, badRequest(err.Error()))
 		return
 	}
-	req, err := a.parseVolumeParams(r, isRange)
+	req, err := a.parseVolumeParams(r, tenant, isRange)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -59,7 +59,7 @@ func (a *API) volume(w http.ResponseWriter, r *http.Request, tenant string, isRa
 // the default 100), then those of an instant query (limit, time, direction)
 // or of a range query (bounds, limit, direction, step, points), then
 // aggregateBy, targetLabels and, for instant queries, the bounds.
-func (a *API) parseVolumeParams(r *http.Request, isRange bool) (logproto.VolumeRequest, error) {
+func (a *API) parseVolumeParams(r *http.Request, tenant string, isRange bool) (logproto.VolumeRequest, error) {
 	var req logproto.VolumeRequest
 	if l := r.Form.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -108,7 +108,7 @@ func (a *API) parseVolumeParams(r *http.Request, isRange bool) (logproto.VolumeR
 	// Loki's frontend keeps volume bounds in milliseconds, start rounded
 	// down and end up: the time of an instant answer is the end so rounded.
 	req.Start, req.End = roundToMillis(req.Start, req.End)
-	return req, a.checkQueryLength(req.Start, req.End)
+	return req, checkQueryLength(a.limits(tenant), req.Start, req.End)
 }
 
 // roundToMillis rounds start down and end up to whole milliseconds; at the

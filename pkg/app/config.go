@@ -128,15 +128,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.Querier.RegisterFlags(f)
 	c.Store.RegisterFlags(f)
 	c.Compactor.RegisterFlags(f)
-	// The API's query limits are the tenant limits above (same flag names);
-	// register only its other flags.
-	apiFlags := flag.NewFlagSet("api", flag.ContinueOnError)
-	c.API.RegisterFlags(apiFlags)
-	apiFlags.VisitAll(func(fl *flag.Flag) {
-		if f.Lookup(fl.Name) == nil {
-			f.Var(fl.Value, fl.Name, fl.Usage)
-		}
-	})
+	c.API.RegisterFlags(f) // its query limits are per tenant, in Limits
 }
 
 // Validate reports configurations that cannot work.

@@ -18,8 +18,6 @@ import (
 func (a *App) initHTTP(deps api.Deps) {
 	apiCfg := a.cfg.API
 	apiCfg.AuthEnabled = a.cfg.AuthEnabled
-	apiCfg.MaxEntriesLimitPerQuery = a.cfg.Limits.MaxEntriesLimitPerQuery
-	apiCfg.MaxQueryLength = a.cfg.Limits.MaxQueryLength
 	apiCfg.Build = api.BuildInfo{
 		Version: Version, Revision: Revision, Branch: Branch,
 		BuildUser: BuildUser, BuildDate: BuildDate, GoVersion: runtime.Version(),
