@@ -20,7 +20,7 @@ const (
 // detectedLabels serves /loki/api/v1/detected_labels:
 // {"detectedLabels":[{"label":"app","cardinality":2},…]}.
 func (a *API) detectedLabels(w http.ResponseWriter, r *http.Request, tenant string) {
-	start, end, err := a.parseMetadataBounds(r, tenant)
+	start, end, ok, err := a.parseMetadataBounds(r, tenant)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -32,11 +32,14 @@ func (a *API) detectedLabels(w http.ResponseWriter, r *http.Request, tenant stri
 			return
 		}
 	}
-	dls, err := a.deps.Detector.DetectedLabels(r.Context(), tenant, logproto.DetectedLabelsRequest{Start: start, End: end, Query: query})
-	if err != nil {
-		a.logFailure(r, tenant, err)
-		writeError(w, err)
-		return
+	var dls []logproto.DetectedLabel
+	if ok {
+		dls, err = a.deps.Detector.DetectedLabels(r.Context(), tenant, logproto.DetectedLabelsRequest{Start: start, End: end, Query: query})
+		if err != nil {
+			a.logFailure(r, tenant, err)
+			writeError(w, err)
+			return
+		}
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -68,11 +71,11 @@ type detectedFieldsParams struct {
 // parseDetectedFieldsParams reads them in Loki's order: bounds, end >=
 // start, line_limit (default 100), limit or field_limit (default 1000),
 // step (checked, unused).
-func (a *API) parseDetectedFieldsParams(r *http.Request) (detectedFieldsParams, error) {
+func (a *API) parseDetectedFieldsParams(r *http.Request, now int64) (detectedFieldsParams, error) {
 	var p detectedFieldsParams
 	var err error
 	p.query = r.Form.Get("query")
-	if p.start, p.end, err = parseOrderedBounds(r, a.now()); err != nil {
+	if p.start, p.end, err = parseOrderedBounds(r, now); err != nil {
 		return p, err
 	}
 	if p.lineLimit, err = parsePositive(r.Form.Get("line_limit"), defaultDetectedLineLimit); err != nil {
@@ -115,7 +118,8 @@ func (a *API) detectedFields(w http.ResponseWriter, r *http.Request, tenant stri
 		writeError(w, badRequest(err.Error()))
 		return
 	}
-	p, err := a.parseDetectedFieldsParams(r)
+	now := a.now()
+	p, err := a.parseDetectedFieldsParams(r, now)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -129,17 +133,21 @@ func (a *API) detectedFields(w http.ResponseWriter, r *http.Request, tenant stri
 		writeError(w, err)
 		return
 	}
-	if err := checkQueryLength(l, p.start, p.end); err != nil {
+	start, ok, err := limitRange(l, p.start, p.end, now)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	res, err := a.deps.Engine.Query(r.Context(), tenant, logql.Params{
-		Query: p.query, Start: p.start, End: p.end, Limit: p.lineLimit, Direction: logproto.Backward,
-	})
-	if err != nil {
-		a.logFailure(r, tenant, err)
-		writeError(w, err)
-		return
+	var res logql.Result
+	if ok {
+		res, err = a.deps.Engine.Query(r.Context(), tenant, logql.Params{
+			Query: p.query, Start: start, End: p.end, Limit: p.lineLimit, Direction: logproto.Backward,
+		})
+		if err != nil {
+			a.logFailure(r, tenant, err)
+			writeError(w, err)
+			return
+		}
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)

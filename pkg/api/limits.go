@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/skald-logs/skald/pkg/logql"
 	"github.com/skald-logs/skald/pkg/logql/syntax"
 	"github.com/skald-logs/skald/pkg/validation"
 )
@@ -62,4 +63,51 @@ func checkEntriesLimit(l *validation.Limits, query string, limit uint32) error {
 	}
 	return badRequest(fmt.Sprintf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)",
 		limit, maxEntries))
+}
+
+// clipToLookback applies the tenant's max_query_lookback (0: none) to
+// [start, end] as Loki's query frontend does: a start before now−lookback
+// moves up to it, silently. It reports false when the whole range is older
+// (end before now−lookback): Loki then answers an empty result without
+// asking anyone.
+func clipToLookback(l *validation.Limits, start, end, now int64) (int64, bool) {
+	lookback := int64(l.MaxQueryLookback)
+	if lookback <= 0 {
+		return start, true
+	}
+	oldest := satSub(now, lookback)
+	if end < oldest {
+		return start, false
+	}
+	return max(start, oldest), true
+}
+
+// limitRange applies the tenant's time-range limits to [start, end] in
+// Loki's order: max_query_lookback clips the start (false: nothing is left
+// to read), then max_query_length is checked on what is left.
+func limitRange(l *validation.Limits, start, end, now int64) (int64, bool, error) {
+	start, ok := clipToLookback(l, start, end, now)
+	if !ok {
+		return start, false, nil
+	}
+	return start, true, checkQueryLength(l, start, end)
+}
+
+// emptyQueryResult is the answer to a query whose range lies entirely
+// beyond max_query_lookback, as Loki's frontend gives it: no data, of the
+// query's result type (a vector for instant queries, a matrix for metric
+// range queries, streams for log queries). A query that does not parse
+// gets its parse error.
+func emptyQueryResult(query string, instant bool) (logql.Result, error) {
+	expr, err := syntax.ParseExpr(query)
+	if err != nil {
+		return logql.Result{}, err
+	}
+	switch _, metric := expr.(syntax.SampleExpr); {
+	case instant:
+		return logql.Result{Type: logql.ValueVector}, nil
+	case metric:
+		return logql.Result{Type: logql.ValueMatrix}, nil
+	}
+	return logql.Result{Type: logql.ValueStreams}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/skald-logs/skald/pkg/logproto"
 	"github.com/skald-logs/skald/pkg/logql"
 	"github.com/skald-logs/skald/pkg/logql/syntax"
@@ -24,7 +26,8 @@ func (a *API) queryRange(w http.ResponseWriter, r *http.Request, tenant string) 
 		writeError(w, badRequest(err.Error()))
 		return
 	}
-	p, err := a.parseRangeParams(r, a.now())
+	now := a.now()
+	p, err := a.parseRangeParams(r, now)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -34,10 +37,16 @@ func (a *API) queryRange(w http.ResponseWriter, r *http.Request, tenant string) 
 		writeError(w, err)
 		return
 	}
-	if err := checkQueryLength(l, p.start, p.end); err != nil {
+	start, ok, err := limitRange(l, p.start, p.end, now)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
+	if !ok {
+		a.writeEmptyQuery(w, r, tenant, p.query, p.direction, false)
+		return
+	}
+	p.start = start
 	a.runQuery(w, r, tenant, logql.Params{
 		Query:     p.query,
 		Start:     p.start,
@@ -55,9 +64,16 @@ func (a *API) queryInstant(w http.ResponseWriter, r *http.Request, tenant string
 		writeError(w, badRequest(err.Error()))
 		return
 	}
-	p, err := parseInstantParams(r, a.now())
+	now := a.now()
+	p, err := parseInstantParams(r, now)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	// Loki's frontend sends instant log queries on to be refused; only
+	// metric queries are answered empty beyond max_query_lookback.
+	if _, ok := clipToLookback(a.limits(tenant), p.ts, p.ts, now); !ok && !isLogQuery(p.query) {
+		a.writeEmptyQuery(w, r, tenant, p.query, p.direction, true)
 		return
 	}
 	a.runQuery(w, r, tenant, logql.Params{
@@ -82,9 +98,25 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, tenant string, p 
 		// The engine did not time itself: report the time it took here.
 		res.Stats.ExecTimeSeconds = time.Since(began).Seconds()
 	}
+	a.writeQueryResult(w, r, tenant, &res, p.Direction)
+}
+
+// writeEmptyQuery answers a query whose range lies beyond
+// max_query_lookback with an empty result of its type.
+func (a *API) writeEmptyQuery(w http.ResponseWriter, r *http.Request, tenant, query string, dir logproto.Direction, instant bool) {
+	res, err := emptyQueryResult(query, instant)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	a.writeQueryResult(w, r, tenant, &res, dir)
+}
+
+func (a *API) writeQueryResult(w http.ResponseWriter, r *http.Request, tenant string, res *logql.Result, dir logproto.Direction) {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	*buf, err = appendQueryResponse(*buf, &res, p.Direction, categorizeLabels(r))
+	var err error
+	*buf, err = appendQueryResponse(*buf, res, dir, categorizeLabels(r))
 	if err != nil {
 		a.logFailure(r, tenant, err)
 		writeError(w, err)
@@ -107,19 +139,29 @@ func categorizeLabels(r *http.Request) bool {
 	return false
 }
 
+// isLogQuery reports whether query parses as a log query.
+func isLogQuery(query string) bool {
+	expr, err := syntax.ParseExpr(query)
+	if err != nil {
+		return false
+	}
+	_, ok := expr.(syntax.LogSelectorExpr)
+	return ok
+}
+
 // parseMetadataBounds parses start/end/since and applies the tenant's range
-// limits, for labels, series and detected_labels.
-func (a *API) parseMetadataBounds(r *http.Request, tenant string) (start, end int64, err error) {
+// limits (limitRange), for labels, series and detected_labels. ok is false
+// when the range lies beyond max_query_lookback: the answer is empty.
+func (a *API) parseMetadataBounds(r *http.Request, tenant string) (start, end int64, ok bool, err error) {
 	if err := r.ParseForm(); err != nil {
-		return 0, 0, badRequest(err.Error())
+		return 0, 0, false, badRequest(err.Error())
 	}
-	if start, end, err = parseOrderedBounds(r, a.now()); err != nil {
-		return 0, 0, err
+	now := a.now()
+	if start, end, err = parseOrderedBounds(r, now); err != nil {
+		return 0, 0, false, err
 	}
-	if err := checkQueryLength(a.limits(tenant), start, end); err != nil {
-		return 0, 0, err
-	}
-	return start, end, nil
+	start, ok, err = limitRange(a.limits(tenant), start, end, now)
+	return start, end, ok, err
 }
 
 // labelNames serves /loki/api/v1/labels.
@@ -138,21 +180,24 @@ func (a *API) labelValues(w http.ResponseWriter, r *http.Request, tenant string)
 }
 
 func (a *API) labels(w http.ResponseWriter, r *http.Request, tenant, name string) {
-	start, end, err := a.parseMetadataBounds(r, tenant)
+	start, end, ok, err := a.parseMetadataBounds(r, tenant)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	values, err := a.deps.Metadata.Labels(r.Context(), tenant, logproto.LabelRequest{
-		Name:  name,
-		Start: start,
-		End:   end,
-		Query: r.Form.Get("query"),
-	})
-	if err != nil {
-		a.logFailure(r, tenant, err)
-		writeError(w, err)
-		return
+	var values []string
+	if ok {
+		values, err = a.deps.Metadata.Labels(r.Context(), tenant, logproto.LabelRequest{
+			Name:  name,
+			Start: start,
+			End:   end,
+			Query: r.Form.Get("query"),
+		})
+		if err != nil {
+			a.logFailure(r, tenant, err)
+			writeError(w, err)
+			return
+		}
 	}
 	if !slices.IsSorted(values) {
 		values = slices.Clone(values)
@@ -167,7 +212,7 @@ func (a *API) labels(w http.ResponseWriter, r *http.Request, tenant, name string
 
 // series serves /loki/api/v1/series.
 func (a *API) series(w http.ResponseWriter, r *http.Request, tenant string) {
-	start, end, err := a.parseMetadataBounds(r, tenant)
+	start, end, ok, err := a.parseMetadataBounds(r, tenant)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -180,15 +225,18 @@ func (a *API) series(w http.ResponseWriter, r *http.Request, tenant string) {
 			return
 		}
 	}
-	series, err := a.deps.Metadata.Series(r.Context(), tenant, logproto.SeriesRequest{
-		Start:  start,
-		End:    end,
-		Groups: groups,
-	})
-	if err != nil {
-		a.logFailure(r, tenant, err)
-		writeError(w, err)
-		return
+	var series []labels.Labels
+	if ok {
+		series, err = a.deps.Metadata.Series(r.Context(), tenant, logproto.SeriesRequest{
+			Start:  start,
+			End:    end,
+			Groups: groups,
+		})
+		if err != nil {
+			a.logFailure(r, tenant, err)
+			writeError(w, err)
+			return
+		}
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -204,24 +252,29 @@ func (a *API) indexStats(w http.ResponseWriter, r *http.Request, tenant string) 
 		writeError(w, badRequest(err.Error()))
 		return
 	}
-	p, err := a.parseRangeParams(r, a.now())
+	now := a.now()
+	p, err := a.parseRangeParams(r, now)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if err := checkQueryLength(a.limits(tenant), p.start, p.end); err != nil {
+	start, ok, err := limitRange(a.limits(tenant), p.start, p.end, now)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	st, err := a.deps.Metadata.IndexStats(r.Context(), tenant, logproto.IndexStatsRequest{
-		Start: p.start,
-		End:   p.end,
-		Query: p.query,
-	})
-	if err != nil {
-		a.logFailure(r, tenant, err)
-		writeError(w, err)
-		return
+	var st logproto.IndexStats
+	if ok {
+		st, err = a.deps.Metadata.IndexStats(r.Context(), tenant, logproto.IndexStatsRequest{
+			Start: start,
+			End:   p.end,
+			Query: p.query,
+		})
+		if err != nil {
+			a.logFailure(r, tenant, err)
+			writeError(w, err)
+			return
+		}
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)

@@ -110,11 +110,14 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request, tenant string) {
 		writeError(w, badRequest(err.Error()))
 		return
 	}
-	p, err := parseTailParams(r, a.now())
+	now := a.now()
+	p, err := parseTailParams(r, now)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	// The history reads no further back than max_query_lookback.
+	p.start, _ = clipToLookback(a.limits(tenant), p.start, now, now)
 	if !a.tails.add() {
 		writeError(w, &httpError{status: http.StatusServiceUnavailable, msg: "shutting down"})
 		return

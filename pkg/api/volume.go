@@ -36,17 +36,20 @@ func (a *API) volume(w http.ResponseWriter, r *http.Request, tenant string, isRa
 		writeError(w, badRequest(err.Error()))
 		return
 	}
-	req, err := a.parseVolumeParams(r, tenant, isRange)
+	req, ok, err := a.parseVolumeParams(r, tenant, isRange)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	began := time.Now()
-	buckets, err := a.deps.Volumes.Volume(r.Context(), tenant, req)
-	if err != nil {
-		a.logFailure(r, tenant, err)
-		writeError(w, err)
-		return
+	var buckets []logproto.VolumeBucket
+	if ok {
+		buckets, err = a.deps.Volumes.Volume(r.Context(), tenant, req)
+		if err != nil {
+			a.logFailure(r, tenant, err)
+			writeError(w, err)
+			return
+		}
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -58,32 +61,33 @@ func (a *API) volume(w http.ResponseWriter, r *http.Request, tenant string, isRa
 // parseVolumeParams reads the parameters in Loki's order: limit (0 means
 // the default 100), then those of an instant query (limit, time, direction)
 // or of a range query (bounds, limit, direction, step, points), then
-// aggregateBy, targetLabels and, for instant queries, the bounds.
-func (a *API) parseVolumeParams(r *http.Request, tenant string, isRange bool) (logproto.VolumeRequest, error) {
-	var req logproto.VolumeRequest
+// aggregateBy, targetLabels and, for instant queries, the bounds; then it
+// applies the tenant's range limits (limitRange: ok is false when the range
+// lies beyond max_query_lookback).
+func (a *API) parseVolumeParams(r *http.Request, tenant string, isRange bool) (req logproto.VolumeRequest, ok bool, err error) {
 	if l := r.Form.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil {
-			return req, badRequest(err.Error())
+			return req, false, badRequest(err.Error())
 		}
 		switch {
 		case n == 0:
 			r.Form.Set("limit", strconv.Itoa(defaultVolumeLimit))
 		case n < 0:
-			return req, errLimitNotPositive
+			return req, false, errLimitNotPositive
 		}
 	}
 	now := a.now()
 	if isRange {
 		p, err := a.parseRangeParams(r, now)
 		if err != nil {
-			return req, err
+			return req, false, err
 		}
 		req.Start, req.End, req.Step, req.Limit = p.start, p.end, p.step, int(p.limit)
 	} else {
 		p, err := parseInstantParams(r, now)
 		if err != nil {
-			return req, err
+			return req, false, err
 		}
 		req.Limit = int(p.limit)
 	}
@@ -93,22 +97,25 @@ func (a *API) parseVolumeParams(r *http.Request, tenant string, isRange bool) (l
 	case logproto.AggregateBySeries, logproto.AggregateByLabels:
 		req.AggregateBy = agg
 	default:
-		return req, errInvalidAggregation
+		return req, false, errInvalidAggregation
 	}
 	if t := r.Form.Get("targetLabels"); t != "" {
 		req.TargetLabels = strings.Split(t, ",")
 	}
 	if !isRange {
-		var err error
 		if req.Start, req.End, err = parseOrderedBounds(r, now); err != nil {
-			return req, err
+			return req, false, err
 		}
 	}
 	req.Query = r.Form.Get("query")
+	l := a.limits(tenant)
+	if req.Start, ok = clipToLookback(l, req.Start, req.End, now); !ok {
+		return req, false, nil
+	}
 	// Loki's frontend keeps volume bounds in milliseconds, start rounded
 	// down and end up: the time of an instant answer is the end so rounded.
 	req.Start, req.End = roundToMillis(req.Start, req.End)
-	return req, checkQueryLength(a.limits(tenant), req.Start, req.End)
+	return req, true, checkQueryLength(l, req.Start, req.End)
 }
 
 // roundToMillis rounds start down and end up to whole milliseconds; at the

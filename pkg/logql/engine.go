@@ -24,14 +24,58 @@ type Querier interface {
 
 // Engine evaluates LogQL queries.
 type Engine struct {
-	q      Querier
+	q      Querier // a limitedQuerier over the querier given
 	limits *validation.Overrides
 	logger *slog.Logger
+	now    func() time.Time
 }
 
-// NewEngine returns an engine reading from q.
+// NewEngine returns an engine reading from q. Each tenant's queries read
+// no further back than its max_query_lookback and stop after its
+// query_timeout.
 func NewEngine(q Querier, limits *validation.Overrides, logger *slog.Logger) *Engine {
-	return &Engine{q: q, limits: limits, logger: logger}
+	e := &Engine{limits: limits, logger: logger, now: time.Now}
+	e.q = limitedQuerier{q: q, e: e}
+	return e
+}
+
+// limitedQuerier is the engine's querier as its queries read it: no
+// further back than the tenant's max_query_lookback (Loki's querier clips
+// each read so; the API clips the query's range before), so the windows of
+// a metric query that reach further read nothing there.
+type limitedQuerier struct {
+	q Querier
+	e *Engine
+}
+
+// clip returns the part of [start, end) within the tenant's lookback;
+// false when nothing is left.
+func (l limitedQuerier) clip(tenant string, start, end int64) (int64, bool) {
+	lookback := time.Duration(l.e.limits.For(tenant).MaxQueryLookback)
+	if lookback <= 0 {
+		return start, true
+	}
+	start = max(start, l.e.now().Add(-lookback).UnixNano())
+	return start, start < end
+}
+
+func (l limitedQuerier) SelectLogs(ctx context.Context, tenant string, p SelectLogParams) (iter.EntryIterator, error) {
+	var ok bool
+	if p.Start, ok = l.clip(tenant, p.Start, p.End); !ok {
+		return iter.NewSliceIterator(nil), nil
+	}
+	return l.q.SelectLogs(ctx, tenant, p)
+}
+
+func (l limitedQuerier) SelectSamples(ctx context.Context, tenant string, p SelectSampleParams) (iter.SampleIterator, error) {
+	var ok bool
+	if p.Start, ok = l.clip(tenant, p.Start, p.End); !ok {
+		return iter.NewSampleSet(nil), nil
+	}
+	if sq, ok := l.q.(SampleQuerier); ok {
+		return sq.SelectSamples(ctx, tenant, p)
+	}
+	return SamplesFromLogs(ctx, l.q, tenant, p)
 }
 
 // badRequest is an error the caller must fix; its text is what the user sees.
